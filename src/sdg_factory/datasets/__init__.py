@@ -1,0 +1,19 @@
+"""Datasets of sdg-factory: folders of items saved through executors, images, arrays, labels.
+
+Each is small and declarative, in the style of kedro-datasets; kedro-datasets itself is used
+wherever it already has the dataset (JSON, YAML, text, pandas, matplotlib).
+"""
+
+from sdg_factory.datasets.failures import PartitionFailuresError
+from sdg_factory.datasets.image import ImageDataset
+from sdg_factory.datasets.jsonl import JSONLinesDataset
+from sdg_factory.datasets.npy import NpyDataset
+from sdg_factory.datasets.partitioned import PartitionedDataset
+
+__all__ = [
+    "ImageDataset",
+    "JSONLinesDataset",
+    "NpyDataset",
+    "PartitionFailuresError",
+    "PartitionedDataset",
+]

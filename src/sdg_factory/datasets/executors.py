@@ -1,0 +1,103 @@
+"""Executors that compute and write partitions: serial, a local process pool, (Dask: issue 9).
+
+An executor takes a function and ``(partition_id, job)`` pairs and yields
+``(partition_id, error_text_or_None, result)`` as each finishes. Errors are returned, not
+raised, so one bad partition never aborts the others. The number of jobs in flight is
+bounded, so memory stays flat however many partitions there are.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+JobResult = tuple[str, "str | None", Any]
+
+
+def _call(fn: Callable, pid: str, job: Any) -> JobResult:
+    try:
+        return pid, None, fn(pid, job)
+    except Exception as exc:  # noqa: BLE001 - recorded per partition
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return pid, detail, None
+
+
+class SerialExecutor:
+    """Runs each job in this process, one after another."""
+
+    name = "serial"
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def run(self, fn: Callable, jobs: Iterable[tuple[str, Any]]) -> Iterator[JobResult]:
+        for pid, job in jobs:
+            yield _call(fn, pid, job)
+
+
+class ProcessExecutor:
+    """Runs jobs in a local process pool (``max_workers`` defaults to the CPU count).
+
+    Jobs and the function must be picklable: nodes return ``functools.partial`` objects of
+    module-level functions rather than lambdas or closures.
+    """
+
+    name = "processes"
+
+    def __init__(self, max_workers: int | None = None, mp_context: str | None = None, **_: Any):
+        self.max_workers = int(max_workers or os.cpu_count() or 1)
+        default_ctx = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        self.mp_context = mp_context or default_ctx
+
+    def run(self, fn: Callable, jobs: Iterable[tuple[str, Any]]) -> Iterator[JobResult]:
+        ctx = multiprocessing.get_context(self.mp_context)
+        window = 2 * self.max_workers
+        with ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx) as pool:
+            pending: dict = {}
+            job_iter = iter(jobs)
+            exhausted = False
+            while pending or not exhausted:
+                while not exhausted and len(pending) < window:
+                    try:
+                        pid, job = next(job_iter)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending[pool.submit(_call, fn, pid, job)] = pid
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    pid = pending.pop(future)
+                    try:
+                        yield future.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker died or a job did not pickle
+                        yield pid, f"{type(exc).__name__}: {exc}", None
+
+
+EXECUTORS: dict[str, type] = {"serial": SerialExecutor, "processes": ProcessExecutor}
+
+
+def register_executor(name: str, cls: type) -> None:
+    """Add an executor kind (the Dask executor registers itself this way)."""
+    EXECUTORS[name] = cls
+
+
+def make_executor(spec: str | dict | None):
+    """Build an executor from catalog config: ``"serial"`` or ``{type: processes, max_workers: 2}``."""
+    if spec is None:
+        spec = "serial"
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    spec = dict(spec)
+    kind = spec.pop("type", "serial")
+    if kind not in EXECUTORS:
+        raise ValueError(
+            f"unknown executor {kind!r} in the catalog's 'executor:' key; "
+            f"choose one of {sorted(EXECUTORS)}"
+        )
+    return EXECUTORS[kind](**spec)

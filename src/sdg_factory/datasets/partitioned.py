@@ -1,0 +1,118 @@
+"""``PartitionedDataset``: a folder of files, one per partition, any Kedro dataset per file."""
+
+from __future__ import annotations
+
+import copy
+import posixpath
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+from kedro_datasets._typing import ImagePreview
+
+from sdg_factory.datasets._fs import full_path, is_hidden, temp_sibling
+from sdg_factory.datasets.partitions import BasePartitionsDataset
+
+
+class PartitionedDataset(BasePartitionsDataset):
+    """A folder of files, each loaded and saved by an underlying Kedro dataset.
+
+    Catalog example::
+
+        normal_imgs:
+          type: sdg_factory.datasets.PartitionedDataset
+          path: ${globals:dig_url_root}/runs/demo/augment/crop
+          dataset: sdg_factory.datasets.ImageDataset
+          filename_suffix: .png
+          executor: {type: processes, max_workers: 2}
+
+    ``load`` returns ``{partition_id: loader}``; ``save`` takes ``{partition_id: value}`` or
+    ``{partition_id: callable}`` (lazy savers, computed on the executor's workers). The
+    partition id is the file's path below ``path`` without ``filename_suffix``.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        dataset: str | dict | type,
+        filename_suffix: str = "",
+        filepath_arg: str = "filepath",
+        credentials: dict | None = None,
+        fs_args: dict | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(path=path, credentials=credentials, fs_args=fs_args, **kwargs)
+        if isinstance(dataset, (str, type)):
+            dataset = {"type": dataset}
+        self._dataset_config = dict(dataset)
+        if credentials and "credentials" not in self._dataset_config:
+            self._dataset_config["credentials"] = credentials
+        if fs_args and "fs_args" not in self._dataset_config:
+            self._dataset_config["fs_args"] = fs_args
+        self._suffix = filename_suffix
+        self._filepath_arg = filepath_arg
+
+    def _file(self, pid: str) -> str:
+        return self._join(pid + self._suffix)
+
+    def _dataset_at(self, path: str) -> AbstractDataset:
+        config = copy.deepcopy(self._dataset_config)
+        kind = config.pop("type")
+        config[self._filepath_arg] = full_path(self._protocol, path)
+        if isinstance(kind, type):
+            return kind(**config)
+        return AbstractDataset.from_config(f"partition:{posixpath.basename(path)}", {"type": kind, **config})
+
+    def _list_partitions(self) -> list[str]:
+        if not self._fs.exists(self._root):
+            return []
+        pids = []
+        for path in self._fs.find(self._root):
+            rel = posixpath.relpath(path, self._root)
+            if is_hidden(rel) or not rel.endswith(self._suffix):
+                continue
+            pids.append(rel[: len(rel) - len(self._suffix)] if self._suffix else rel)
+        return pids
+
+    def _load_partition(self, pid: str) -> Any:
+        return self._dataset_at(self._file(pid)).load()
+
+    def _partition_complete(self, pid: str) -> bool:
+        return self._fs.exists(self._file(pid))
+
+    def _write_partition(self, pid: str, value: Any) -> str:
+        final = self._file(pid)
+        self._fs.makedirs(posixpath.dirname(final), exist_ok=True)
+        tmp = temp_sibling(final)
+        try:
+            self._dataset_at(tmp).save(value)
+            self._fs.mv(tmp, final)
+        except BaseException:
+            if self._fs.exists(tmp):
+                self._fs.rm(tmp)
+            raise
+        return pid
+
+    def preview(self, limit: int = 16, tile: int = 128) -> ImagePreview:
+        """A contact sheet of the first ``limit`` image partitions, for kedro-viz."""
+        return ImagePreview(_images_preview(self, limit, tile))
+
+    def load_partition(self, pid: str) -> Any:
+        """Load one partition by id (raises a clear error when it does not exist)."""
+        if not self._fs.exists(self._file(pid)):
+            raise DatasetError(f"no partition {pid!r} in '{self._path}' (looked for {self._url(self._file(pid))})")
+        return self._load_partition(pid)
+
+
+def _images_preview(dataset: PartitionedDataset, limit: int, tile: int) -> str:
+    import numpy as np
+
+    from sdg_factory.datasets.image import image_to_preview
+    from sdg_factory.imaging.contact_sheet import contact_sheet
+
+    images = []
+    for pid in sorted(dataset._list_partitions())[:limit]:
+        value = dataset._load_partition(pid)
+        if isinstance(value, np.ndarray) and value.ndim in (2, 3):
+            images.append(value)
+    return image_to_preview(contact_sheet(images, tile=tile), max_side=1024)

@@ -1,0 +1,52 @@
+"""Project hooks: provenance before a run, the failure summary after it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from sdg_factory.datasets.failures import RUN_FAILURES, PartitionFailuresError
+from sdg_factory.provenance import run_record
+
+logger = logging.getLogger(__name__)
+
+PROVENANCE_DATASET = "run_provenance"
+
+
+def _pipeline_label(run_params: dict[str, Any]) -> str:
+    names = run_params.get("pipeline_names") or run_params.get("pipeline_name") or "__default__"
+    if isinstance(names, (list, tuple)):
+        names = "+".join(names) or "__default__"
+    return str(names)
+
+
+class ProvenanceHooks:
+    """Writes the run's resolved parameters (secrets redacted) under its run folder."""
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        RUN_FAILURES.drain()  # failures of an earlier run in this process are not ours
+        if PROVENANCE_DATASET not in catalog:
+            return
+        label = _pipeline_label(run_params)
+        record = run_record(label, run_params.get("env"), run_params.get("runtime_params")
+                            or run_params.get("extra_params"), catalog.load("parameters"))
+        catalog.save(PROVENANCE_DATASET, {label.replace("+", "__"): record})
+
+
+class FailureSummaryHooks:
+    """Ends a run that lost partitions with a summary and a non-zero exit status."""
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        failures = RUN_FAILURES.drain()
+        if failures:
+            raise PartitionFailuresError(failures)
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline, catalog) -> None:
+        failures = RUN_FAILURES.drain()
+        if failures:
+            logger.error(str(PartitionFailuresError(failures)))

@@ -1,0 +1,1 @@
+"""Image maths as plain functions over numpy arrays (no I/O, no Kedro)."""

@@ -1,0 +1,15 @@
+"""Project settings: the config loader (soft-merged environments) and the hooks."""
+
+from kedro.config import OmegaConfigLoader
+
+from sdg_factory.hooks import FailureSummaryHooks, ProvenanceHooks
+
+HOOKS = (ProvenanceHooks(), FailureSummaryHooks())
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # an environment (smoke, gpu, cloud) overrides single keys, not whole sections
+    "merge_strategy": {"parameters": "soft", "catalog": "soft", "globals": "soft"},
+}
