@@ -1,0 +1,87 @@
+"""The image-edit interface shared by the PCBA restyle and the reference-object pipeline.
+
+Every backend turns an :class:`EditRequest` into an edited image. Generative backends
+(HTTP endpoints, diffusers) follow the request's ``prompt``; the embedded ``classical``
+backend cannot read free text, so each request also names its ``task``, and the classical
+backend runs the plain OpenCV operation registered for that task.
+
+Tasks (what the pipelines ask for):
+
+==================  ====================================================================
+``restyle``         PCBA ROI toward a destination lighting style (``style`` in ``options``)
+``white_background`` cut the object out onto white (``mask`` = object mask, if known)
+``place_in_scene``  put the object (``image`` + ``mask``) into ``background``
+``augment``         lighting / weather / context edit of a whole image
+==================  ====================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+EDIT_TASKS = ("restyle", "white_background", "place_in_scene", "augment")
+
+
+class ImageEditError(RuntimeError):
+    """An edit failed for one item (recorded per item; the batch goes on)."""
+
+
+@dataclass
+class EditRequest:
+    """One edit: an RGB/RGBA ``uint8`` image, what to do with it, and a seed."""
+
+    image: np.ndarray
+    prompt: str
+    task: str = "restyle"
+    seed: int = 0
+    negative_prompt: str = ""
+    mask: np.ndarray | None = None
+    background: np.ndarray | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in EDIT_TASKS:
+            raise ValueError(f"unknown image-edit task {self.task!r}; expected one of {EDIT_TASKS}")
+
+
+@runtime_checkable
+class ImageEditor(Protocol):
+    """What every image-edit backend provides."""
+
+    name: str
+
+    def health_check(self) -> None:
+        """Raise :class:`ImageEditError` with an actionable message if the backend cannot serve."""
+
+    def edit(self, request: EditRequest) -> np.ndarray:
+        """Return the edited image (``uint8``, same channel count as the input)."""
+
+
+_REGISTRY: dict[str, Callable[..., ImageEditor]] = {}
+
+
+def register_image_editor(name: str) -> Callable:
+    """Class decorator: make a backend buildable by ``backend: <name>``."""
+
+    def decorate(factory: Callable[..., ImageEditor]):
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def build_image_editor(config: dict[str, Any]) -> ImageEditor:
+    """Build the backend named by ``config['backend']`` with the rest of ``config``."""
+    from sdg_factory.backends.image_edit import _load_backends  # noqa: F401  (registers them)
+
+    config = dict(config)
+    name = config.pop("backend", "classical")
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"unknown image-edit backend {name!r} (parameter 'backend'); available: {sorted(_REGISTRY)}"
+        )
+    return _REGISTRY[name](**config)
