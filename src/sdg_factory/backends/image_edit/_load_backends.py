@@ -2,7 +2,7 @@
 
 import importlib
 
-for _module in ("classical", "http", "diffusers_local"):
+for _module in ("classical", "endpoints", "diffusers_local"):
     try:
         importlib.import_module(f"sdg_factory.backends.image_edit.{_module}")
     except ModuleNotFoundError as exc:  # a backend module not written yet
