@@ -25,6 +25,7 @@ from functools import partial
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+from rich.markup import escape
 from tqdm.auto import tqdm
 
 from sdg_factory.datasets._fs import (
@@ -140,7 +141,7 @@ class BasePartitionsDataset(AbstractDataset):
                     written += 1
                 else:
                     failures.append(PartitionFailure(self._path, pid, error))
-                    logger.error("partition %s of %s failed: %s", pid, self._path, error)
+                    logger.error("partition %s of %s failed: %s", pid, self._path, escape(error))
                 bar.update(1)
                 bar.set_postfix(failed=len(failures), refresh=False)
 
