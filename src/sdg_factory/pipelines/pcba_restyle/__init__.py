@@ -1,0 +1,1 @@
+"""pcba_restyle: the documents' augment-image-edit step (ROI crops → destination lighting style)."""
