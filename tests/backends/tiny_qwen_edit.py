@@ -56,7 +56,7 @@ def build_components(seed: int = 0) -> dict:
     torch.manual_seed(seed)
     z_dim = 4
     vae = AutoencoderKLQwenImage(
-        base_dim=8, z_dim=z_dim, dim_mult=[1, 1, 1, 1, 1], num_res_blocks=1,
+        base_dim=4, z_dim=z_dim, dim_mult=[1, 1, 1, 1, 1], num_res_blocks=0,
         temperal_downsample=[False, True, True, True],
         latents_mean=[0.0] * z_dim, latents_std=[1.0] * z_dim,
     )

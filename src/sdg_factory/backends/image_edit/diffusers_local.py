@@ -75,7 +75,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
             )
         dtype = _dtype(torch_dtype, device)
         logger.info("loading %s from %s on %s (%s)", pipeline_class, model_path, device, dtype)
-        pipe = cls.from_pretrained(str(folder), torch_dtype=dtype, local_files_only=True)
+        pipe = cls.from_pretrained(str(folder), dtype=dtype, local_files_only=True)
         if cpu_offload and device == "cuda":
             pipe.enable_model_cpu_offload()
         else:
