@@ -46,10 +46,17 @@ def _same(roi: Roi) -> Roi:
     return roi
 
 
+def mask_outline(cad_mask: np.ndarray) -> np.ndarray:
+    """Pixels where the colourised ``cad_mask`` changes class (the parts' outlines)."""
+    _, labels = np.unique(cad_mask.reshape(-1, cad_mask.shape[-1]), axis=0, return_inverse=True)
+    labels = labels.reshape(cad_mask.shape[:2]).astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    return cv2.dilate(labels, kernel) != cv2.erode(labels, kernel)
+
+
 def mask_edge_agreement(image: np.ndarray, cad_mask: np.ndarray, tolerance_px: int = 1) -> float:
     """Fraction of the mask outline that has an image edge within ``tolerance_px``."""
-    inside = (cad_mask[..., 3] > 0).astype(np.uint8)
-    outline = cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    outline = mask_outline(cad_mask)
     gray = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
     edges = cv2.Canny(cv2.GaussianBlur(gray, (3, 3), 0), 30, 90) > 0
     k = 2 * tolerance_px + 1

@@ -37,8 +37,9 @@ def server_edit(image: np.ndarray, shift: bool) -> np.ndarray:
 
 
 class FakeImageEditServer:
-    def __init__(self, plan: dict[int, list[str]], slow_s: float = 1.0):
+    def __init__(self, plan: dict[int, list[str]], slow_s: float = 1.0, default: str = "ok"):
         self.plan = plan  # key -> behaviour per attempt (the last one repeats)
+        self.default = default  # for keys not in the plan
         self.slow_s = slow_s
         self.attempts: dict[int, int] = {}
         self.log: list[tuple[str, object]] = []  # (path, key or None)
@@ -65,7 +66,7 @@ class FakeImageEditServer:
         with self._lock:
             attempt = self.attempts.get(key, 0)
             self.attempts[key] = attempt + 1
-        steps = self.plan.get(key, ["ok"])
+        steps = self.plan.get(key, [self.default])
         return steps[min(attempt, len(steps) - 1)]
 
     def _handler(self):
