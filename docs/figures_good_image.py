@@ -1,6 +1,6 @@
 """Regenerate the good_image picture of docs/good_image.md from a finished run.
 
-    python docs/figures_good_image.py data/dig/runs/demo     (after `kedro run --pipeline good_image`)
+    python docs/figures_good_image.py data/dig/runs/demo [more runs …]   (after `kedro run --pipeline good_image`)
 
 Rows: the input crop (normal_img), the restyled output (augment/crop), and the output with
 the cad_mask outline drawn on it (the mask stays aligned).
@@ -39,10 +39,11 @@ def label_edges(cad_mask: np.ndarray) -> np.ndarray:
     return (cv2.dilate(labels, kernel) != cv2.erode(labels, kernel))
 
 
-def restyle_figure(run: Path, out: Path, count: int = 6, size: int = 128) -> None:
-    outputs = sorted((run / "augment" / "crop").glob("*/*/*.png"))[:count]
+def restyle_figure(runs: list[Path], out: Path, count: int = 6, size: int = 128) -> None:
+    per_run = max(1, count // len(runs))
+    outputs = [(run, p) for run in runs for p in sorted((run / "augment" / "crop").glob("*/*/*.png"))[:per_run]]
     columns = []
-    for path in outputs:
+    for run, path in outputs:
         material, cell, stem = path.relative_to(run / "augment" / "crop").with_suffix("").parts
         crop = run / "usd2roi-components" / "crop" / material / cell
         normal = _read(crop / "normal_img" / f"{stem}.png")
@@ -59,7 +60,7 @@ def restyle_figure(run: Path, out: Path, count: int = 6, size: int = 128) -> Non
 
 
 if __name__ == "__main__":
-    run = Path(sys.argv[1] if len(sys.argv) > 1 else "data/dig/runs/demo")
+    runs = [Path(a) for a in sys.argv[1:]] or [Path("data/dig/runs/demo")]
     target = Path(__file__).parent / "images" / "good_image_restyle.png"
-    restyle_figure(run, target)
+    restyle_figure(runs, target)
     print("wrote", target)

@@ -45,3 +45,12 @@ def test_an_unmoved_edit_is_left_untouched():
 def test_size_mismatch_is_an_error():
     with pytest.raises(RegistrationError, match="resize"):
         register(np.zeros((10, 12, 3), np.uint8), np.zeros((12, 12, 3), np.uint8))
+
+
+def test_large_roi_is_searched_at_reduced_size_then_refined():
+    roi = synthetic_roi(2, size=(200, 260))
+    edited = restyle_image(roi.normal_img[..., :3], {"lab_mean": [40, 15, 30]}, seed=2)
+    aligned, found = register(_moved(edited, -7, 3, 2.0), roi.normal_img)
+    assert (found.shift_x, found.shift_y, found.rotation_deg) == pytest.approx((-7, 3, 2.0), abs=0.2)
+    assert found.method == "ecc"
+    assert mask_edge_agreement(aligned, roi.cad_mask) > 0.95

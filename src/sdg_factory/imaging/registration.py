@@ -87,8 +87,16 @@ def alignment_score(reference_map: np.ndarray, moving_map: np.ndarray, matrix: n
 
 
 def _coarse(reference_map: np.ndarray, moving_map: np.ndarray, max_shift: int,
-            angles: np.ndarray) -> tuple[np.ndarray, float]:
+            angles: np.ndarray, max_side: int = 96) -> np.ndarray:
+    """Best rotation on the grid and integer shift by NCC, on maps reduced to ``max_side``."""
     h, w = reference_map.shape
+    scale = min(1.0, max_side / min(h, w))
+    if scale < 1.0:
+        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        reference_map = cv2.resize(reference_map, size, interpolation=cv2.INTER_AREA)
+        moving_map = cv2.resize(moving_map, size, interpolation=cv2.INTER_AREA)
+        h, w = reference_map.shape
+        max_shift = max(1, int(math.ceil(max_shift * scale)))
     best, best_score = np.eye(2, 3, dtype=np.float32), -np.inf
     for angle in angles:
         rot = rotation_about_centre(float(angle), w, h)
@@ -101,7 +109,8 @@ def _coarse(reference_map: np.ndarray, moving_map: np.ndarray, max_shift: int,
             matrix = rot.copy()
             matrix[:, 2] += rot[:, :2] @ d
             best, best_score = matrix, score
-    return best, float(best_score)
+    best[:, 2] /= scale  # back to full-resolution pixels (ECC refines the rest)
+    return best
 
 
 def register(
@@ -134,7 +143,7 @@ def register(
     if max_shift >= 1 or max_rotation_deg > 0:
         steps = max(int(round(max_rotation_deg / max(rotation_step_deg, 1e-3))), 0)
         angles = np.linspace(-max_rotation_deg, max_rotation_deg, 2 * steps + 1) if steps else np.zeros(1)
-        coarse, _ = _coarse(ref_map, mov_map, max(max_shift, 0), angles)
+        coarse = _coarse(ref_map, mov_map, max(max_shift, 0), angles)
         candidates.append(("coarse", coarse, alignment_score(ref_map, mov_map, coarse)))
         try:
             _, ecc = cv2.findTransformECC(
