@@ -1,0 +1,89 @@
+"""Classical restyle + registration (the pcba_restyle stage) versus the bare cost of its image I/O."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import cv2
+import yaml
+
+from benchmarks.pcba_fixture import ROOT, board_params, rendered_folder
+from benchmarks.report import best_of
+from sdg_factory.datasets import ImageDataset, PartitionedDataset, ReplicatorRenderFolderDataset, RoiCropDataset
+from sdg_factory.imaging.registration import register
+from sdg_factory.imaging.restyle import restyle_image
+from sdg_factory.pipelines.pcba_crop.nodes import crop_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, restyle_rois
+
+
+def _crops(board: str) -> Path:
+    folder = rendered_folder(board)
+    cfg_doc = {**board_params(board)["cookbooks"]["day0_crop"], "max_emit": 1000}
+    render = ReplicatorRenderFolderDataset(path=str(folder), progress=False)
+    labels = {k: v for cell in render.load().values() for k, v in cell().semantic_labels.items()}
+    out = folder.parent / "crop"
+    RoiCropDataset(path=str(out), progress=False).save(crop_rois(render.load(), cfg_doc, labels))
+    return out
+
+
+def run() -> dict:
+    params = yaml.safe_load((ROOT / "conf" / "base" / "parameters_pcba_restyle.yml").read_text())["pcba_restyle"]
+    style = params["backends"]["classical"]["style"]
+    rows = []
+    for board in ("0603_H100", "1152819000"):
+        crop_dir = _crops(board)
+        rois = RoiCropDataset(path=str(crop_dir), progress=False).load()
+        n = len(rois)
+        normals = sorted(crop_dir.glob("*/*/normal_img/*.png"))
+        loaded = [roi() for roi in rois.values()]
+
+        def stage():
+            out = Path(tempfile.mkdtemp(prefix="sdg-restyle-"))
+            edited = PartitionedDataset(path=str(out / "edited"), dataset=ImageDataset, filename_suffix=".png",
+                                        executor={"type": "processes", "max_workers": 2}, progress=False)
+            edited.save(restyle_rois(rois, "classical", "", "", params, run_seed=1)[0])
+            outputs, _ = register_edits(edited.load(), rois, params["registration"])
+            PartitionedDataset(path=str(out / "crop"), dataset=ImageDataset, filename_suffix=".png",
+                               progress=False).save(outputs)
+            shutil.rmtree(out)
+
+        def compute():
+            for k, roi in enumerate(loaded):
+                rgb = roi.normal_img[..., :3]
+                register(restyle_image(rgb, style, seed=k), rgb, **{
+                    key: v for key, v in params["registration"].items() if key != "min_score"})
+
+        def bare_io():
+            out = Path(tempfile.mkdtemp(prefix="sdg-io-"))
+            for k, path in enumerate(normals):
+                image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+                (out / f"{k}.png").write_bytes(buf.tobytes())
+            shutil.rmtree(out)
+
+        t_stage, t_compute, t_io = best_of(stage, repeat=3), best_of(compute, repeat=3), best_of(bare_io, repeat=3)
+        rows.append({"case": f"{board}: {n} ROIs, whole stage (2 worker processes)", "ours": n / t_stage,
+                     "peer": n / t_io, "unit": "ROIs/s", "ratio": t_io / t_stage, "target": ""})
+        rows.append({"case": f"{board}: restyle + registration maths only (1 core, in memory)",
+                     "ours": n / t_compute, "peer": n / t_io, "unit": "ROIs/s", "ratio": t_io / t_compute,
+                     "target": ""})
+        shutil.rmtree(crop_dir.parent)
+    return {
+        "title": "Classical restyle + registration: ROIs per second vs bare decode+encode",
+        "what": "The pcba_restyle stage on the embedded classical backend (Lab colour transfer, tone curve, "
+                "specular boost, camera blur/noise, then rigid registration back onto the crop) over every "
+                "ROI the crop stage cuts from each demo board, against the bare OpenCV cost of decoding "
+                "each ROI's normal_img PNG and encoding + writing one PNG.",
+        "rows": rows,
+        "notes": [
+            "whole stage = restyle_rois through the processes executor (2 workers) into augment/edited, "
+            "then register_edits (serial) and the aligned writes into augment/crop: two PNG writes, "
+            "three PNG reads and the registration search per ROI, atomic writes, manifests.",
+            "peer = OpenCV imread + imencode(PNG, level 3) + write of each normal_img, serial, same run.",
+            "The registration pass runs in the node's process (it must hand its records to the JSONL "
+            "dataset), so on 2 cores the whole stage is bounded by that serial pass plus the I/O; with a "
+            "generative backend the edit itself (seconds per ROI) dominates instead.",
+        ],
+    }

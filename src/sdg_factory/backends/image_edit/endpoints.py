@@ -1,0 +1,272 @@
+"""Image-edit backends over HTTP: OpenAI-compatible images and chat, and NVIDIA NIM.
+
+========================  =================================================================
+``openai_images``         ``POST {endpoint}/images/edits``, multipart (``image``, ``prompt``,
+                          ``model``, ``response_format=b64_json`` and the generation fields);
+                          answer ``data[0].b64_json``
+``openai_chat``           ``POST {endpoint}/chat/completions``, one user message with the
+                          prompt and the image as a ``data:image/png;base64,…`` URL; the image
+                          comes back as an ``image_url`` data URL in the message content (or
+                          in ``message.images``)
+``nim``                   ``POST {host}/v1/infer`` JSON ``{prompt, image, steps, cfg_scale,
+                          seed, negative_prompt}``; answer ``artifacts[0].base64``
+========================  =================================================================
+
+All three go through :class:`sdg_factory.backends.http.HttpClient` (timeouts, bounded retries
+with backoff on connection errors, timeouts, 429 and 5xx). ``health_check`` is ``GET
+{endpoint}/models``, called by the pipeline before a batch. A body without an image raises
+:class:`ImageEditError` naming the field; the pipeline records it for that ROI and goes on.
+Crops are upscaled to the model's working size and the answer is brought back to crop size.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from sdg_factory.backends.http import EndpointError, HttpClient
+from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError, register_image_editor
+from sdg_factory.backends.image_edit.sizing import back_to_crop, model_size, to_model_size
+from sdg_factory.datasets.image import decode_image, encode_image
+
+logger = logging.getLogger(__name__)
+
+_DATA_URL = re.compile(r"data:image/[A-Za-z0-9.+-]+;base64,([A-Za-z0-9+/=\s]+)")
+SEED_RANGE = 2**31 - 1
+
+
+def data_url(image: np.ndarray) -> str:
+    """An RGB/RGBA array as a ``data:image/png;base64,…`` URL."""
+    return "data:image/png;base64," + base64.b64encode(encode_image(image, ".png")).decode()
+
+
+def decode_b64_image(text: Any, where: str) -> np.ndarray:
+    """Decode base64 (or a data URL) to an RGB array; anything else is an :class:`ImageEditError`."""
+    if not isinstance(text, str) or not text:
+        raise ImageEditError(f"{where} is missing or not a string")
+    match = _DATA_URL.match(text.strip())
+    payload = match.group(1) if match else text
+    try:
+        raw = base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ImageEditError(f"{where} is not valid base64 ({exc})") from exc
+    try:
+        return decode_image(raw, "rgb", source=where)
+    except Exception as exc:  # noqa: BLE001 - DatasetError from a non-image payload
+        raise ImageEditError(f"{where} does not decode to an image") from exc
+
+
+def _dig(body: Any, *path: Any) -> Any:
+    """``body[p0][p1]…`` or an :class:`ImageEditError` naming the first missing step."""
+    node, seen = body, "body"
+    for step in path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            raise ImageEditError(
+                f"malformed answer: {seen}{f'[{step}]' if isinstance(step, int) else '.' + str(step)} "
+                f"is missing (got {str(body)[:160]!r})"
+            ) from None
+        seen += f"[{step}]" if isinstance(step, int) else f".{step}"
+    return node
+
+
+class _HttpImageEditor:
+    """What the three HTTP routes share: the client, sizing, health check, error mapping."""
+
+    name = "http"
+    health_path = "models"
+
+    def __init__(
+        self,
+        endpoint: str,
+        model: str = "",
+        api_key: str | None = None,
+        api_key_env: str | None = None,
+        timeout_s: float = 120.0,
+        max_retries: int = 3,
+        backoff_s: float = 2.0,
+        max_backoff_s: float = 30.0,
+        min_side: int = 512,
+        max_side: int = 1024,
+        multiple_of: int = 16,
+        steps: int | None = None,
+        guidance: float | None = None,
+        extra_body: dict | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not endpoint or not str(endpoint).startswith(("http://", "https://")):
+            raise ValueError(
+                f"{self.name}: parameter 'image_edit_endpoint' must be an http(s) URL such as "
+                f"http://host:8000/v1, got {endpoint!r}"
+            )
+        key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
+        self.endpoint = str(endpoint).rstrip("/")
+        self.model = model
+        self.client = HttpClient(self._base_url(self.endpoint), api_key=key, timeout_s=timeout_s,
+                                 max_retries=max_retries, backoff_s=backoff_s,
+                                 max_backoff_s=max_backoff_s, sleep=sleep)
+        self.sizing = {"min_side": min_side, "max_side": max_side, "multiple_of": multiple_of}
+        self.steps, self.guidance = steps, guidance
+        self.extra_body = dict(extra_body or {})
+
+    @staticmethod
+    def _base_url(endpoint: str) -> str:
+        return endpoint
+
+    def health_check(self) -> None:
+        try:
+            body = self.client.health_check(self.health_path)
+        except EndpointError as exc:
+            raise ImageEditError(f"{self.name} image-edit backend: {exc}") from exc
+        served = [m.get("id") for m in body.get("data", []) if isinstance(m, dict)] if isinstance(body, dict) else []
+        if self.model and served and self.model not in served:
+            logger.warning("%s serves %s, not the configured image_edit_model %r",
+                           self.client.base_url, served, self.model)
+
+    def edit(self, request: EditRequest) -> np.ndarray:
+        rgb = np.ascontiguousarray(np.asarray(request.image)[..., :3])
+        size = model_size(rgb.shape[1], rgb.shape[0], **self.sizing)
+        images = [to_model_size(rgb, size)]
+        if request.background is not None:
+            images.append(to_model_size(np.ascontiguousarray(request.background[..., :3]), size))
+        settings = {
+            "steps": request.options.get("steps", self.steps),
+            "guidance": request.options.get("guidance", self.guidance),
+            "seed": int(request.seed) % SEED_RANGE,
+        }
+        try:
+            edited = self._call(request, images, settings)
+        except EndpointError as exc:
+            raise ImageEditError(f"{self.name}: {exc}") from exc
+        return back_to_crop(edited, np.asarray(request.image))
+
+    def _call(self, request: EditRequest, images: list[np.ndarray], settings: dict) -> np.ndarray:
+        raise NotImplementedError
+
+
+@register_image_editor("openai_images")
+class OpenAIImagesEditor(_HttpImageEditor):
+    """``/images/edits`` of an OpenAI-compatible server (multipart; answer ``data[0].b64_json``)."""
+
+    name = "openai_images"
+
+    def __init__(self, endpoint: str, size: str | None = None, **kwargs: Any) -> None:
+        super().__init__(endpoint, **kwargs)
+        self.size = size  # e.g. "1024x1024" for servers that only take fixed sizes
+
+    def _call(self, request, images, settings):
+        fields: dict[str, Any] = {"prompt": request.prompt, "response_format": "b64_json", "n": 1,
+                                  "seed": settings["seed"]}
+        if self.model:
+            fields["model"] = self.model
+        if self.size:
+            fields["size"] = self.size
+        if request.negative_prompt:
+            fields["negative_prompt"] = request.negative_prompt
+        if settings["steps"] is not None:
+            fields["num_inference_steps"] = settings["steps"]
+        if settings["guidance"] is not None:
+            fields["guidance_scale"] = settings["guidance"]
+        fields.update(self.extra_body)
+        name = "image" if len(images) == 1 else "image[]"
+        files = [(name, (f"image{i}.png", encode_image(im, ".png"), "image/png")) for i, im in enumerate(images)]
+        if request.mask is not None and request.options.get("send_mask"):
+            files.append(("mask", ("mask.png", encode_image(request.mask, ".png"), "image/png")))
+        body = self.client.post_multipart("images/edits", {k: str(v) for k, v in fields.items()}, files)
+        return decode_b64_image(_dig(body, "data", 0, "b64_json"), "data[0].b64_json")
+
+
+@register_image_editor("openai_chat")
+class OpenAIChatEditor(_HttpImageEditor):
+    """``/chat/completions`` with data-URL images in and out (vLLM-omni, OpenRouter, Gemini).
+
+    ``generation_fields: false`` drops the non-standard ``num_inference_steps`` /
+    ``guidance_scale`` / ``negative_prompt`` fields for servers that reject unknown ones.
+    """
+
+    name = "openai_chat"
+
+    def __init__(self, endpoint: str, generation_fields: bool = True, **kwargs: Any) -> None:
+        super().__init__(endpoint, **kwargs)
+        self.generation_fields = generation_fields
+
+    def _call(self, request, images, settings):
+        content: list[dict] = [{"type": "text", "text": request.prompt}]
+        content += [{"type": "image_url", "image_url": {"url": data_url(im)}} for im in images]
+        payload: dict[str, Any] = {"messages": [{"role": "user", "content": content}], "seed": settings["seed"]}
+        if self.model:
+            payload["model"] = self.model
+        if self.generation_fields:
+            if request.negative_prompt:
+                payload["negative_prompt"] = request.negative_prompt
+            if settings["steps"] is not None:
+                payload["num_inference_steps"] = settings["steps"]
+            if settings["guidance"] is not None:
+                payload["guidance_scale"] = settings["guidance"]
+        payload.update(self.extra_body)
+        body = self.client.post_json("chat/completions", payload)
+        message = _dig(body, "choices", 0, "message")
+        url = _first_image_url(message)
+        if url is None:
+            raise ImageEditError(
+                "malformed answer: choices[0].message has no image (looked for an image_url data URL "
+                f"in content and in images; got {str(message)[:160]!r})"
+            )
+        return decode_b64_image(url, "choices[0].message image_url")
+
+
+def _first_image_url(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return None
+    content = message.get("content")
+    parts = content if isinstance(content, list) else []
+    parts += message.get("images") or []
+    for part in parts:
+        if isinstance(part, dict) and "image_url" in part:
+            url = part["image_url"]
+            url = url.get("url") if isinstance(url, dict) else url
+            if isinstance(url, str):
+                return url
+    if isinstance(content, str):
+        match = _DATA_URL.search(content)
+        if match:
+            return match.group(0)
+    return None
+
+
+@register_image_editor("nim")
+class NimImageEditor(_HttpImageEditor):
+    """An NVIDIA NIM visual-GenAI service: ``POST {host}/v1/infer`` (``artifacts[0].base64``)."""
+
+    name = "nim"
+
+    @staticmethod
+    def _base_url(endpoint: str) -> str:
+        return endpoint if endpoint.endswith("/v1") else endpoint + "/v1"
+
+    def _call(self, request, images, settings):
+        if len(images) > 1:
+            raise ImageEditError("the nim image-edit route takes one image; this task also sends a background")
+        payload: dict[str, Any] = {"prompt": request.prompt, "image": data_url(images[0]), "seed": settings["seed"]}
+        if settings["steps"] is not None:
+            payload["steps"] = settings["steps"]
+        if settings["guidance"] is not None:
+            payload["cfg_scale"] = settings["guidance"]
+        if request.negative_prompt:
+            payload["negative_prompt"] = request.negative_prompt
+        payload.update(self.extra_body)  # a NIM serves one model: 'model' is not sent
+        body = self.client.post_json("infer", payload)
+        artifact = _dig(body, "artifacts", 0)
+        reason = artifact.get("finishReason") if isinstance(artifact, dict) else None
+        if reason and str(reason).upper() not in ("SUCCESS", "STOP"):
+            raise ImageEditError(f"the NIM answered finishReason={reason!r} (no usable image)")
+        return decode_b64_image(_dig(body, "artifacts", 0, "base64"), "artifacts[0].base64")

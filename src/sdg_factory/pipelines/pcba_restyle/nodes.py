@@ -1,0 +1,129 @@
+"""augment-image-edit (pcba_good_image_generation.md): ROIs restyled, then registered back.
+
+``usd2roi-components/crop/<MAT>/<cell>/normal_img/<NNNN>.png`` goes through the chosen
+image-edit backend (the Qwen OVSL2SL endpoint in the document; the classical photometric
+restyle by default) into ``augment/edited/``; each edit is then registered back onto its crop
+and written to ``augment/crop/<MAT>/<cell>/<NNNN>.png``, pixel-aligned with
+``cad_mask/<NNNN>_cad_mask.png``. Every ROI is a lazy partition: a failing one is recorded in
+the failure manifest and a re-run with the same ``run_name`` retries only what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from sdg_factory.backends.image_edit import EditRequest, ImageEditError, ImageEditor, build_image_editor
+from sdg_factory.cookbooks import CookbookError, require
+from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
+from sdg_factory.pcb.roi import Roi
+from sdg_factory.seeding import item_seed
+
+logger = logging.getLogger(__name__)
+
+HTTP_BACKENDS = ("openai_images", "openai_chat", "nim")
+COOKBOOK = "parameters_pcba_restyle.yml: pcba_restyle.cookbook"
+
+
+def image_edit_config(backend: str, endpoint: str, model: str, backends: dict[str, dict]) -> dict[str, Any]:
+    """The ``build_image_editor`` config: the backend's own settings plus endpoint and model."""
+    if backend not in backends:
+        raise CookbookError(
+            f"image_edit_backend is {backend!r} but parameters_pcba_restyle.yml has no "
+            f"pcba_restyle.backends.{backend} section; choose one of {sorted(backends)}"
+        )
+    config = {"backend": backend, **(backends[backend] or {})}
+    if backend in HTTP_BACKENDS:
+        config.update(endpoint=endpoint, model=model)
+    elif backend == "diffusers":
+        config.setdefault("model", model)
+    return config
+
+
+def restyle_rois(
+    roi_crops: dict[str, Callable[[], Roi]],
+    image_edit_backend: str,
+    image_edit_endpoint: str,
+    image_edit_model: str,
+    restyle: dict[str, Any],
+    run_seed: int,
+) -> tuple[dict[str, Callable[[], np.ndarray]], dict[str, Any]]:
+    """Send every ROI's ``normal_img`` through the image-edit backend (lazily, one per partition).
+
+    Returns the lazy edits and the resolved cookbook (persisted with the run).
+    """
+    cookbook = dict(restyle["cookbook"])
+    require(cookbook, ["prompt"], COOKBOOK)
+    editor = build_image_editor(
+        image_edit_config(image_edit_backend, image_edit_endpoint, image_edit_model, restyle["backends"])
+    )
+    if roi_crops:
+        editor.health_check()  # an unreachable endpoint fails here, before the batch
+    seed = run_seed if cookbook.get("seed") is None else int(cookbook["seed"])
+    edits = {pid: partial(edit_roi, editor, loader, cookbook, item_seed(seed, pid))
+             for pid, loader in roi_crops.items()}
+    resolved = {**cookbook, "seed": seed, "image_edit_backend": image_edit_backend,
+                "image_edit_endpoint": image_edit_endpoint if image_edit_backend in HTTP_BACKENDS else None,
+                "image_edit_model": image_edit_model}
+    return edits, resolved
+
+
+def edit_roi(editor: ImageEditor, load_roi: Callable[[], Roi], cookbook: dict, seed: int) -> np.ndarray:
+    """One ROI: its RGB ``normal_img`` → the backend → an RGB image of the same size."""
+    roi = load_roi()
+    image = np.ascontiguousarray(roi.normal_img[..., :3])
+    options = {k: cookbook[k] for k in ("steps", "guidance") if cookbook.get(k) is not None}
+    request = EditRequest(image=image, prompt=cookbook["prompt"], task="restyle", seed=seed,
+                          negative_prompt=cookbook.get("negative_prompt") or "", options=options)
+    edited = np.asarray(editor.edit(request))
+    if edited.dtype != np.uint8 or edited.shape[:2] != image.shape[:2] or edited.ndim != 3:
+        raise ImageEditError(
+            f"{editor.name} returned {edited.dtype} {edited.shape} for a {image.shape} crop "
+            f"of {roi.partition_id}; expected uint8 of the crop's size"
+        )
+    return edited[..., :3]
+
+
+def register_edits(
+    edited_crops: dict[str, Callable[[], np.ndarray]],
+    roi_crops: dict[str, Callable[[], Roi]],
+    registration: dict[str, Any],
+) -> tuple[dict[str, Callable[[], np.ndarray]], list[dict]]:
+    """Align every edit with its input crop; record the recovered transform per ROI.
+
+    An edit that cannot be aligned (score below ``min_score``) is not written: its partition
+    fails with the reason, so ``augment/crop`` never holds an image off its ``cad_mask``.
+    """
+    options = dict(registration)
+    min_score = float(options.pop("min_score", 0.0))
+    outputs, records = {}, []
+    for pid in tqdm(sorted(edited_crops), desc="registration", unit="ROI", mininterval=0.5, leave=False):
+        if pid not in roi_crops:
+            logger.warning("augment/edited/%s has no input crop any more; skipped", pid)
+            continue
+        roi = roi_crops[pid]()
+        _, found = register(edited_crops[pid](), roi.normal_img[..., :3], **options)
+        accepted = found.score >= min_score
+        records.append({"partition": pid, "material": roi.material, "cell": roi.cell, "stem": roi.stem,
+                        "class_name": roi.class_name, "accepted": accepted, **found.to_record()})
+        outputs[pid] = partial(aligned_edit, edited_crops[pid], found.matrix, found.method,
+                               None if accepted else f"registration score {found.score} < min_score {min_score}")
+    return outputs, records
+
+
+def aligned_edit(load_edit: Callable[[], np.ndarray], matrix: list, method: str, rejected: str | None) -> np.ndarray:
+    """The edit resampled into the crop's frame (the transform found by :func:`register_edits`)."""
+    if rejected:
+        raise RegistrationError(
+            f"{rejected}: the edit does not match the crop's geometry. Delete its file under "
+            "augment/edited/ to have it edited again on the next run."
+        )
+    edited = load_edit()
+    if method == "identity":
+        return edited
+    return warp_to_reference(edited, np.asarray(matrix, np.float32), (edited.shape[1], edited.shape[0]))
