@@ -1,0 +1,56 @@
+"""Passthrough graph of pcba_texture_defect_day0.md: usd2roi-render → augment-image-edit → anomaly-infer."""
+
+from __future__ import annotations
+
+import importlib
+from functools import partial, update_wrapper
+
+from kedro.pipeline import Pipeline, node
+
+from sdg_factory.pipelines import good_image
+from sdg_factory.pipelines.texture_defect_day0.nodes import generate_anomalies, preflight_urls, stage_anomalygen_inputs
+
+STAGING = ["anomaly_staging_images", "anomaly_staging_cad_masks", "anomaly_staging_submasks",
+           "anomaly_staging_defect_spec", "anomaly_staging_semantic_labels"]
+OUTPUTS = ["anomaly_images", "anomaly_masks", "anomaly_labels", "anomaly_summary"]
+
+
+def clean_crops_input() -> str:
+    """The restyled crops (``augmented_crops``, augment-image-edit) when that stage is installed;
+    the usd2roi ``normal_img`` crops otherwise."""
+    try:
+        importlib.import_module("sdg_factory.pipelines.pcba_restyle")
+    except ModuleNotFoundError as exc:
+        if exc.name != "sdg_factory.pipelines.pcba_restyle":
+            raise
+        return "roi_crops"
+    return "augmented_crops"
+
+
+def preflight_node(mode: str, checkpoint: str):
+    func = update_wrapper(partial(preflight_urls, mode=mode), preflight_urls)
+    return node(func, ["pcb_usd_assets", "pcb_raw_defect_spec_files", "pcb_raw_submasks", checkpoint,
+                       "params:anomaly_types_json", "params:texture_defect_day0", "params:board",
+                       "params:dig_url_root"],
+                "anomaly_preflight", name="preflight_urls")
+
+
+def staging_node():
+    return node(stage_anomalygen_inputs,
+                ["anomaly_preflight", clean_crops_input(), "roi_crops", "pcb_raw_submasks", "crop_semantic_labels"],
+                STAGING, name="stage_anomalygen_inputs")
+
+
+def inference_node(checkpoint: str, backend_param: str):
+    return node(generate_anomalies, STAGING[:4] + [STAGING[4], checkpoint, "params:texture_defect_day0",
+                                                   backend_param, "params:seed"],
+                OUTPUTS, name="generate_anomalies")
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """good_image (render, crop, restyle) + preflight → stage → anomaly inference (labels inline)."""
+    return good_image.create_pipeline() + Pipeline([
+        preflight_node("passthrough", "anomaly_checkpoint"),
+        staging_node(),
+        inference_node("anomaly_checkpoint", "params:texture_defect_day0.backend"),
+    ])
