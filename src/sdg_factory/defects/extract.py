@@ -160,11 +160,9 @@ def extract_defects(
 
     # 5: 8-connected components and their statistics, in one pass over the foreground
     n, labels = cv2.connectedComponents(fg, connectivity=8, ltype=cv2.CV_32S)
-    regions, keep = _region_table(amap, fg, labels, n, finite_map, int(min_area), max_regions)
-    if keep is None:
-        mask = fg * np.uint8(255)
-    else:
-        mask = keep[labels]
+    regions, dropped, boxes = _region_table(amap, fg, labels, n, finite_map, int(min_area), max_regions)
+    mask = fg * np.uint8(255)
+    _erase(mask, labels, dropped, boxes)
     return {
         "space": {"type": "anomaly_map", "shape": [int(h), int(w)]},
         "pixel_threshold": threshold,
@@ -174,12 +172,27 @@ def extract_defects(
     }
 
 
+def _erase(mask: np.ndarray, labels: np.ndarray, dropped: np.ndarray, boxes: np.ndarray) -> None:
+    """Clear the pixels of dropped regions: inside their boxes when few, else by a lookup table."""
+    if dropped.size == 0:
+        return
+    if dropped.size > 64:
+        keep = np.full(int(labels.max()) + 1, 255, np.uint8)
+        keep[0] = 0
+        keep[dropped] = 0
+        mask[...] = keep.take(labels)
+        return
+    for i, (x0, y0, x1, y1) in zip(dropped.tolist(), boxes[dropped].tolist()):
+        window = mask[y0:y1 + 1, x0:x1 + 1]
+        window[labels[y0:y1 + 1, x0:x1 + 1] == i] = 0
+
+
 def _region_table(amap: np.ndarray, fg: np.ndarray, labels: np.ndarray, n: int, finite_map: bool,
-                  min_area: int, max_regions: int | None) -> tuple[list[dict], np.ndarray | None]:
-    """Regions (sorted, filtered, cut) and, when some were dropped, a label→255/0 lookup table."""
+                  min_area: int, max_regions: int | None) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """Regions (filtered, sorted, cut), the labels dropped, and every label's inclusive box."""
     if n <= 1:
-        return [], None
-    w = amap.shape[1]
+        return [], np.empty(0, np.int64), np.empty((0, 4), np.int64)
+    h, w = amap.shape
     idx = np.flatnonzero(fg.view(bool))            # foreground pixels, raster order
     lab = labels.ravel().take(idx)
     vals = amap.ravel().take(idx)
@@ -187,47 +200,46 @@ def _region_table(amap: np.ndarray, fg: np.ndarray, labels: np.ndarray, n: int, 
     area = np.bincount(lab, minlength=n)
     cx = np.bincount(lab, xs, minlength=n) / np.maximum(area, 1)
     cy = np.bincount(lab, ys, minlength=n) / np.maximum(area, 1)
-    x_min = np.full(n, w, np.int64)
-    x_max = np.full(n, -1, np.int64)
-    np.minimum.at(x_min, lab, xs)
-    np.maximum.at(x_max, lab, xs)
-    y_min = np.full(n, amap.shape[0], np.int64)
-    y_max = np.full(n, -1, np.int64)
-    np.minimum.at(y_min, lab, ys)
-    np.maximum.at(y_max, lab, ys)
-    if not finite_map:
+    boxes = np.empty((n, 4), np.int64)              # x_min, y_min, x_max, y_max
+    boxes[:, :2] = (w, h)
+    boxes[:, 2:] = -1
+    np.minimum.at(boxes[:, 0], lab, xs)
+    np.minimum.at(boxes[:, 1], lab, ys)
+    np.maximum.at(boxes[:, 2], lab, xs)
+    np.maximum.at(boxes[:, 3], lab, ys)
+    if not finite_map:                              # statistics over finite pixels only
         ok = np.isfinite(vals)
-        lab_s, vals_s = lab[ok], vals[ok]
+        lab, vals = lab[ok], vals[ok]
+        count = np.bincount(lab, minlength=n)
     else:
-        lab_s, vals_s = lab, vals
-    count = np.bincount(lab_s, minlength=n)
-    total = np.bincount(lab_s, vals_s.astype(np.float64), minlength=n)
+        count = area
+    total = np.bincount(lab, vals, minlength=n)
     smax = np.full(n, -np.inf, np.float32)
-    np.maximum.at(smax, lab_s, vals_s)
+    np.maximum.at(smax, lab, vals)
 
     ids = np.arange(1, n)
     if min_area > 0:
         ids = ids[area[1:] >= min_area]
-    # 6: score_max descending (no finite score sorts last), ties by position
-    key_max = np.where(count[ids] > 0, smax[ids].astype(np.float64), -np.inf)
-    order = np.lexsort((cx[ids], cy[ids], x_min[ids], y_min[ids], -key_max))
-    ids = ids[order]
-    if max_regions is not None:
+    # 6: score_max descending (regions without a finite score last), ties by position
+    key_max = np.where(count[ids] > 0, smax[ids], -np.inf)
+    ids = ids[np.lexsort((cx[ids], cy[ids], boxes[ids, 0], boxes[ids, 1], -key_max))]
+    if max_regions is not None and len(ids) > int(max_regions):
         ids = ids[: int(max_regions)]
-
-    regions = []
-    for rank, i in enumerate(ids.tolist(), start=1):
-        has = count[i] > 0
-        regions.append({
-            "id": rank,
-            "bbox_xyxy": [int(x_min[i]), int(y_min[i]), int(x_max[i]), int(y_max[i])],
-            "area": int(area[i]),
-            "centroid_xy": [float(cx[i]), float(cy[i])],
-            "score_max": float(smax[i]) if has else None,
-            "score_mean": float(total[i] / count[i]) if has else None,
-        })
     if len(ids) == n - 1:
-        return regions, None
-    keep = np.zeros(n, np.uint8)
-    keep[ids] = 255
-    return regions, keep
+        dropped = np.empty(0, np.int64)
+    else:
+        kept = np.zeros(n, bool)
+        kept[ids] = True
+        kept[0] = True
+        dropped = np.flatnonzero(~kept)
+
+    has = (count[ids] > 0).tolist()
+    mean = (total[ids] / np.maximum(count[ids], 1)).tolist()
+    regions = [
+        {"id": rank, "bbox_xyxy": box, "area": a, "centroid_xy": [x, y],
+         "score_max": m if ok else None, "score_mean": s if ok else None}
+        for rank, (box, a, x, y, m, s, ok) in enumerate(zip(
+            boxes[ids].tolist(), area[ids].tolist(), cx[ids].tolist(), cy[ids].tolist(),
+            smax[ids].astype(np.float64).tolist(), mean, has), start=1)
+    ]
+    return regions, dropped, boxes
