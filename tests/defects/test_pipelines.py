@@ -53,36 +53,15 @@ def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_root(cwd: Path, run_name: str) -> Path:
-    """Where the project's catalog puts ``runs/<run_name>`` when run from ``cwd``.
-
-    Kedro makes relative catalog paths absolute against the project root, not the working
-    directory, so this asks the catalog instead of assuming ``cwd/data/dig``.
-    """
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
-    from tests.kedro_runner import PROJECT_ROOT
-
-    bootstrap_project(PROJECT_ROOT)
-    with KedroSession.create(project_path=PROJECT_ROOT, env="smoke", runtime_params={"run_name": run_name}) as s:
-        labels = s.load_context().catalog.get("anomaly_labels")._describe()["filepath"]
-    return Path(labels).parent.parent
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("defects")
-    name = f"pytest-defects-{tmp.name}"   # unique: the run folder may be outside tmp (see run_root)
-    run = run_root(tmp, name)
-    params = {"run_name": name}
+    run = tmp / "data/dig/runs/t"          # run_pipeline points dig_url_root at cwd/data/dig
+    params = {"run_name": "t"}
     _texture_outputs(run)
-    try:
-        run_pipeline("anomaly_detection", env="smoke", params=params, cwd=tmp)
-        run_pipeline("defects_export", env="smoke", params=params, cwd=tmp)
-        yield tmp, run, params
-    finally:
-        shutil.rmtree(run, ignore_errors=True)
+    run_pipeline("anomaly_detection", env="smoke", params=params, cwd=tmp)
+    run_pipeline("defects_export", env="smoke", params=params, cwd=tmp)
+    return tmp, run, params
 
 
 def test_split_holds_out_defect_bases(exported):
