@@ -1,0 +1,80 @@
+"""The anomaly-detector interface, its registry, and the image score of a map.
+
+A detector is fitted on images of good parts and then returns, for each image, an anomaly
+map: ``float32``, the image's own ``H×W``, higher = more anomalous. Images are RGB ``uint8``
+arrays (an alpha channel is dropped, gray is expanded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class AnomalyDetector(Protocol):
+    name: str
+
+    def fit(self, images: Sequence[np.ndarray]) -> AnomalyDetector:
+        """Learn what good looks like from images of good parts."""
+
+    def anomaly_maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """One ``float32`` map per image, at that image's height and width."""
+
+
+_REGISTRY: dict[str, Callable[..., AnomalyDetector]] = {}
+
+
+def register_anomaly_detector(name: str) -> Callable:
+    """Class/factory decorator: make a backend buildable as ``{"backend": name, ...}``."""
+
+    def decorate(factory: Callable[..., AnomalyDetector]):
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def build_anomaly_detector(config: dict[str, Any]) -> AnomalyDetector:
+    """Build the backend named by ``config['backend']`` (default ``patch_stats``) with the rest."""
+    from sdg_factory.backends.anomaly_detection import patch_stats, pyimgano_adapter  # noqa: F401
+
+    config = dict(config or {})
+    name = config.pop("backend", "patch_stats")
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"unknown anomaly-detection backend {name!r} (parameter 'anomaly_detection.detector.backend'); "
+            f"available: {sorted(_REGISTRY)}"
+        )
+    try:
+        return _REGISTRY[name](**config)
+    except TypeError as exc:
+        raise ValueError(f"anomaly-detection backend {name!r}: bad settings {config} ({exc})") from exc
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """An ``H×W×3`` ``uint8`` view of an RGB, RGBA or gray image."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        return image[:, :, :3]
+    raise ValueError(f"expected an H×W, H×W×3 or H×W×4 image, got shape {image.shape}")
+
+
+def image_score(anomaly_map: np.ndarray, top_fraction: float = 0.01) -> float:
+    """Image-level score of a map: the mean of its highest ``top_fraction`` of finite pixels.
+
+    ``top_fraction`` of 0 (or one pixel's worth) is the maximum; it is robust to a single hot
+    pixel for larger fractions.
+    """
+    values = np.asarray(anomaly_map, dtype=np.float32).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan")
+    k = min(values.size, max(1, int(np.ceil(float(top_fraction) * values.size))))
+    return float(np.partition(values, values.size - k)[values.size - k:].mean(dtype=np.float64))

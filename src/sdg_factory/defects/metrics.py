@@ -1,0 +1,116 @@
+"""Evaluation of anomaly maps and exported defects against ground-truth defect masks.
+
+- ``roc_curve`` / ``auroc``: ROC over scores with ties handled as one threshold (image AUROC
+  on image scores, pixel AUROC on every map pixel).
+- ``pro_curve`` / ``aupro``: the per-region-overlap curve of MVTec AD — for each threshold,
+  the mean over ground-truth regions (8-connected) of the fraction of the region detected,
+  against the false-positive rate on normal pixels — integrated up to ``fpr_limit`` (0.3) and
+  divided by it, so 1.0 is perfect.
+- ``region_hits``: which ground-truth regions an exported mask finds (covered fraction ≥
+  ``min_coverage``), and ``mask_iou``.
+
+Non-finite map values count as the lowest score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+
+EIGHT = np.ones((3, 3), bool)
+
+
+def _scores(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64).ravel()
+    return np.where(np.isfinite(values) | (values == np.inf), values, -np.inf)
+
+
+def _curve(scores: np.ndarray, pos_weight: np.ndarray, neg_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative (negative, positive) weights above each distinct threshold, from (0, 0)."""
+    order = np.argsort(-scores, kind="stable")
+    s = scores[order]
+    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]   # last index of each distinct score
+    neg = np.r_[0.0, np.cumsum(neg_weight[order])[last]]
+    pos = np.r_[0.0, np.cumsum(pos_weight[order])[last]]
+    return neg, pos
+
+
+def roc_curve(scores: Sequence[float] | np.ndarray, labels: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(fpr, tpr)`` at every distinct threshold (``score >= t`` is positive), from (0, 0) to (1, 1)."""
+    s = _scores(np.asarray(scores))
+    y = np.asarray(labels).ravel().astype(bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"ROC needs positives and negatives, got {n_pos} positive and {n_neg} negative")
+    fp, tp = _curve(s, y.astype(np.float64), (~y).astype(np.float64))
+    return fp / n_neg, tp / n_pos
+
+
+def auroc(scores, labels) -> float | None:
+    """Area under the ROC curve; ``None`` when one class is missing."""
+    y = np.asarray(labels).ravel().astype(bool)
+    if y.all() or not y.any():
+        return None
+    fpr, tpr = roc_curve(scores, y)
+    return float(np.trapezoid(tpr, fpr))
+
+
+def pro_curve(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(fpr, pro)`` over distinct thresholds for maps and their ground-truth masks (any > 0)."""
+    scores, pos_w, neg_w = [], [], []
+    regions = [ndimage.label(np.asarray(gt) > 0, structure=EIGHT) for gt in gt_masks]
+    n_regions = sum(n for _, n in regions)
+    n_normal = sum(int((lab == 0).sum()) for lab, _ in regions)
+    if n_regions == 0 or n_normal == 0:
+        raise ValueError("the PRO curve needs at least one ground-truth region and one normal pixel")
+    for amap, (lab, n) in zip(maps, regions):
+        amap = np.asarray(amap)
+        if amap.shape != lab.shape:
+            raise ValueError(f"map shape {amap.shape} differs from its ground-truth mask {lab.shape}")
+        area = np.bincount(lab.ravel(), minlength=n + 1).astype(np.float64)
+        per_pixel = np.where(lab.ravel() > 0, 1.0 / (area[lab.ravel()] * n_regions), 0.0)
+        scores.append(_scores(amap))
+        pos_w.append(per_pixel)
+        neg_w.append((lab.ravel() == 0) / n_normal)
+    fpr, pro = _curve(np.concatenate(scores), np.concatenate(pos_w), np.concatenate(neg_w))
+    return fpr, pro
+
+
+def aupro(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray], fpr_limit: float = 0.3) -> float | None:
+    """Area under the PRO curve for FPR in ``[0, fpr_limit]``, divided by ``fpr_limit``."""
+    try:
+        fpr, pro = pro_curve(maps, gt_masks)
+    except ValueError:
+        return None
+    return float(partial_area(fpr, pro, fpr_limit) / fpr_limit)
+
+
+def partial_area(x: np.ndarray, y: np.ndarray, limit: float) -> float:
+    """Trapezoid area under ``y(x)`` (``x`` ascending) for ``x`` in ``[0, limit]``, interpolated at the limit."""
+    keep = x <= limit
+    xs, ys = x[keep], y[keep]
+    if xs[-1] < limit and keep.sum() < x.size:
+        i = int(keep.sum())
+        y_lim = ys[-1] + (y[i] - ys[-1]) * (limit - xs[-1]) / (x[i] - xs[-1]) if x[i] > xs[-1] else y[i]
+        xs, ys = np.r_[xs, limit], np.r_[ys, y_lim]
+    return float(np.trapezoid(ys, xs))
+
+
+def region_hits(gt_mask: np.ndarray, pred_mask: np.ndarray, min_coverage: float = 0.1) -> tuple[int, int]:
+    """``(found, total)`` ground-truth regions (8-connected) covered ≥ ``min_coverage`` by the mask."""
+    lab, n = ndimage.label(np.asarray(gt_mask) > 0, structure=EIGHT)
+    if n == 0:
+        return 0, 0
+    area = np.bincount(lab.ravel(), minlength=n + 1)
+    covered = np.bincount(lab.ravel(), weights=(np.asarray(pred_mask) > 0).ravel(), minlength=n + 1)
+    found = int(((covered[1:] / area[1:]) >= min_coverage).sum() if min_coverage > 0 else (covered[1:] > 0).sum())
+    return found, int(n)
+
+
+def mask_iou(gt_mask: np.ndarray, pred_mask: np.ndarray) -> float | None:
+    """Intersection over union of two binary masks; ``None`` when both are empty."""
+    a, b = np.asarray(gt_mask) > 0, np.asarray(pred_mask) > 0
+    union = int((a | b).sum())
+    return None if union == 0 else float((a & b).sum() / union)
