@@ -193,48 +193,47 @@ class ReferenceModel:
         return cls(np.stack(hists))
 
 
-def object_posterior(model: ReferenceModel, image: np.ndarray, prior: float | None = None) -> np.ndarray:
+def object_posterior(model: ReferenceModel, image: np.ndarray, prior: float | None = None,
+                     return_light: bool = False):
     """P(object | colour, texture) per pixel under the best-explaining illumination.
 
-    The image's own histogram is the evidence; the illumination kept is the one whose
-    posterior's strongest blob scores highest (area × mean posterior).
+    The image's own histogram is the evidence; the illumination kept is the one under which the
+    posterior's strongest blob looks most like the object (see :func:`_blob_score`).
     """
     index = _features(image)
     image_hist = _histogram(index)[index]
     p = model.prior if prior is None else prior
-    best, best_score = None, -1.0
-    for hist in model.object_hists:
+    best, best_score, light = None, -1.0, 0
+    for k, hist in enumerate(model.object_hists):
         obj = hist[index] * p
         post = obj / (obj + image_hist * (1 - p) + 1e-9)
-        score = _blob_score(post)
+        score = _blob_score(post, index, hist)
         if score > best_score:
-            best, best_score = post, score
-    return best
+            best, best_score, light = post, score, k
+    return (best, light, index) if return_light else best
 
 
-def _blob_score(post: np.ndarray) -> float:
+def _blob_score(post: np.ndarray, index: np.ndarray, hist: np.ndarray) -> float:
+    """How well the strongest blob looks like the object under this light: the Bhattacharyya
+    coefficient of the blob's colour/texture histogram and the object's."""
     likely = (post > 0.5).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(likely, connectivity=8)
     if n <= 1:
         return 0.0
     sums = np.bincount(labels.ravel(), weights=post.ravel(), minlength=n)[1:]
-    return float(sums.max())
+    blob = labels == 1 + int(np.argmax(sums))
+    return float(np.sqrt(_histogram(index[blob]) * hist).sum() * np.log1p(sums.max()))
 
 
-def annotate_with_reference(model: ReferenceModel, image: np.ndarray, iterations: int = 4,
-                            box_margin: float = 0.3, threshold: float = 0.4) -> np.ndarray:
-    """The object's mask in ``image`` (uint8 0/255); empty when nothing resembles the reference."""
-    h, w = image.shape[:2]
-    post = object_posterior(model, image)
-    post = cv2.GaussianBlur(post.astype(np.float32), (0, 0), 2.0)
-    likely = post > threshold
-    likely = cv2.morphologyEx(likely.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+def _locate(post: np.ndarray, threshold: float, box_margin: float):
+    """The object's blob (strongest component and its neighbours) and its padded box, or None."""
+    h, w = post.shape
+    likely = cv2.morphologyEx((post > threshold).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(likely, connectivity=8)
     if n <= 1:
-        return np.zeros((h, w), np.uint8)
-    # the object: the strongest blob (area × mean posterior) and the blobs close to it
-    scores = [stats[i, cv2.CC_STAT_AREA] * float(post[labels == i].mean()) for i in range(1, n)]
-    best = 1 + int(np.argmax(scores))
+        return None
+    sums = np.bincount(labels.ravel(), weights=post.ravel(), minlength=n)[1:]
+    best = 1 + int(np.argmax(sums))
     bx, by, bw, bh = stats[best, :4]
     grow = 0.6 * max(bw, bh)
     x0, y0 = max(0, int(bx - grow)), max(0, int(by - grow))
@@ -248,7 +247,41 @@ def annotate_with_reference(model: ReferenceModel, image: np.ndarray, iterations
     ys, xs = np.nonzero(blob)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     my, mx = int((y1 - y0) * box_margin) + 2, int((x1 - x0) * box_margin) + 2
-    y0, y1, x0, x1 = max(0, y0 - my), min(h, y1 + my), max(0, x0 - mx), min(w, x1 + mx)
+    return blob, (max(0, y0 - my), min(h, y1 + my), max(0, x0 - mx), min(w, x1 + mx))
+
+
+def annotate_with_reference(model: ReferenceModel, image: np.ndarray, iterations: int = 4,
+                            box_margin: float = 0.3, threshold: float = 0.4) -> np.ndarray:
+    """The object's mask in ``image`` (uint8 0/255); empty when nothing resembles the reference.
+
+    The posterior's strongest blob gives a box; then the background's own histogram (pixels
+    outside the box) replaces the whole image's as the evidence and the box is found again, until
+    it settles — so an object that fills much of the frame is not diluted by its own share of the
+    image histogram. GrabCut cuts the final mask from seeds inside the box.
+    """
+    h, w = image.shape[:2]
+    post, light, index = object_posterior(model, image, return_light=True)
+    post = cv2.GaussianBlur(post.astype(np.float32), (0, 0), 2.0)
+    found = _locate(post, threshold, box_margin)
+    if found is None:
+        return np.zeros((h, w), np.uint8)
+    obj = model.object_hists[light][index]
+    for _ in range(3):
+        y0, y1, x0, x1 = found[1]
+        outside = np.ones((h, w), bool)
+        outside[y0:y1, x0:x1] = False
+        if outside.mean() <= 0.05:
+            break
+        background = _histogram(index[outside])[index]
+        post = cv2.GaussianBlur((obj / (obj + background + 1e-9)).astype(np.float32), (0, 0), 2.0)
+        again = _locate(post, threshold, box_margin)
+        if again is None:
+            break
+        settled = again[1] == found[1]
+        found = again
+        if settled:
+            break
+    blob, (y0, y1, x0, x1) = found
     seeds = np.full((h, w), cv2.GC_BGD, np.uint8)
     seeds[y0:y1, x0:x1] = cv2.GC_PR_BGD
     seeds[(post > threshold) & (seeds == cv2.GC_PR_BGD)] = cv2.GC_PR_FGD
