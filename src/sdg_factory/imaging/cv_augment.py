@@ -194,6 +194,7 @@ def motion_blur(image: np.ndarray, kernel: int, angle: float) -> np.ndarray:
     h, w = image.shape[:2]
     c = kernel // 2
     padded = cv2.copyMakeBorder(image, c, c, c, c, cv2.BORDER_REFLECT_101)
+    padded16 = None
     rows = _runs(taps, axis=1)
     cols = _runs(taps, axis=0)
     horizontal = len(rows) <= len(cols)
@@ -202,7 +203,9 @@ def motion_blur(image: np.ndarray, kernel: int, angle: float) -> np.ndarray:
     acc = np.zeros(image.shape, np.uint16)
     for fixed, start, length in runs:
         if length == 1:
-            src = padded
+            if padded16 is None:  # same-type adds are the fast (SIMD) path
+                padded16 = padded.astype(np.uint16)
+            src = padded16
         else:
             if length not in sums:
                 size = (length, 1) if horizontal else (1, length)
