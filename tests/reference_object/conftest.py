@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 
@@ -16,17 +15,10 @@ SAMPLES = PROJECT_ROOT / "src" / "sdg_factory" / "pipelines" / "reference_object
 
 
 def run_dir(cwd: Path, run_name: str) -> Path:
-    """Where a run's outputs landed: Kedro makes relative catalog paths absolute against the
-    project root, so ``data/dig`` is below the project, not below the test's working folder."""
-    for root in (cwd, PROJECT_ROOT):
-        candidate = root / "data" / "dig" / "runs" / run_name
-        if candidate.exists():
-            return candidate
-    raise AssertionError(f"no outputs for run {run_name!r}")
-
-
-def remove_run(run_name: str) -> None:
-    shutil.rmtree(PROJECT_ROOT / "data" / "dig" / "runs" / run_name, ignore_errors=True)
+    """A run's output folder (the test runner points ``dig_url_root`` at ``<cwd>/data/dig``)."""
+    candidate = Path(cwd) / "data" / "dig" / "runs" / run_name
+    assert candidate.is_dir(), f"no outputs for run {run_name!r} in {candidate}"
+    return candidate
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -57,5 +49,4 @@ def smoke_run(tmp_path_factory) -> Path:
     cwd = tmp_path_factory.mktemp("refobj")
     name = f"test-refobj-{uuid.uuid4().hex[:8]}"
     run_pipeline("reference_object", env="smoke", params={"run_name": name}, cwd=cwd)
-    yield run_dir(cwd, name)
-    remove_run(name)
+    return run_dir(cwd, name)
