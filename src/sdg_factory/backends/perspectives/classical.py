@@ -1,0 +1,23 @@
+"""``classical``: 2.5-D homography views of the cut-out (no weights, exact masks)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdg_factory.backends.perspectives.base import register_perspective_generator
+from sdg_factory.imaging.views import ViewSpec, render_view
+
+
+@register_perspective_generator("classical")
+class ClassicalPerspectives:
+    name = "classical"
+
+    def __init__(self, fill: float = 0.8, **_ignored) -> None:
+        self.fill = float(fill)
+
+    def views(self, requested: list[ViewSpec]) -> list[ViewSpec]:
+        return list(requested)
+
+    def generate(self, image: np.ndarray, mask: np.ndarray, view: ViewSpec, index: int, seed: int) -> np.ndarray:
+        rgb, _ = render_view(image, mask, view, fill=self.fill)
+        return rgb

@@ -1,0 +1,142 @@
+"""``YoloSegDataset``: an ultralytics segmentation dataset folder.
+
+Layout (what ``ultralytics`` reads)::
+
+    dataset.yaml            train: train/images, val: val/images, nc, names
+    classes.txt             one class name per line
+    train/images/<stem>.png train/labels/<stem>.txt
+    val/images/<stem>.png   val/labels/<stem>.txt
+
+Load gives a :class:`YoloItems` (class names + ``{"<split>/<stem>": loader}``, a loader returning
+``{"image": rgb, "label": text}``); save takes a :class:`YoloItems` whose items are values or
+zero-arg callables returning them. Items are written through the partition executors (atomic,
+resumable, failures recorded); an item is complete when both its image and label exist. An
+item written to one split is removed from the others, so re-splitting never duplicates it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from kedro.io import DatasetError
+from kedro_datasets._typing import ImagePreview
+
+from sdg_factory.datasets.image import decode_image, encode_image
+from sdg_factory.datasets.partitions import BasePartitionsDataset
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class YoloItems:
+    names: list[str]
+    items: dict[str, Any] = field(default_factory=dict)
+
+
+def dataset_yaml(names: list[str], splits: list[str]) -> str:
+    doc = {split: f"{split}/images" for split in splits}
+    doc.update({"nc": len(names), "names": {i: n for i, n in enumerate(names)}})
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+class YoloSegDataset(BasePartitionsDataset):
+    def __init__(self, *, path: str, image_suffix: str = ".png", **kwargs: Any) -> None:
+        super().__init__(path=path, **kwargs)
+        self._image_suffix = image_suffix
+
+    @staticmethod
+    def _split(pid: str) -> tuple[str, str]:
+        split, _, stem = pid.partition("/")
+        if split not in SPLITS or not stem or "/" in stem:
+            raise DatasetError(f"YOLO item id {pid!r} must be '<train|val|test>/<stem>'")
+        return split, stem
+
+    def _files(self, pid: str) -> tuple[str, str]:
+        split, stem = self._split(pid)
+        return (posixpath.join(split, "images", stem + self._image_suffix),
+                posixpath.join(split, "labels", stem + ".txt"))
+
+    def _list_partitions(self) -> list[str]:
+        pids = []
+        for split in SPLITS:
+            folder = self._join(split, "labels")
+            if not self._fs.exists(folder):
+                continue
+            for path in self._fs.ls(folder, detail=False):
+                name = posixpath.basename(path)
+                if name.endswith(".txt") and not name.startswith("."):
+                    pid = f"{split}/{name[:-4]}"
+                    if self._fs.exists(self._join(self._files(pid)[0])):
+                        pids.append(pid)
+        return pids
+
+    def _load_partition(self, pid: str) -> dict:
+        image_rel, label_rel = self._files(pid)
+        with self._fs.open(self._join(image_rel), "rb") as handle:
+            image = decode_image(handle.read(), "rgb", source=self._url(self._join(image_rel)))
+        with self._fs.open(self._join(label_rel), "rb") as handle:
+            label = handle.read().decode()
+        return {"image": image, "label": label}
+
+    def _partition_complete(self, pid: str) -> bool:
+        image_rel, label_rel = self._files(pid)
+        return self._fs.exists(self._join(image_rel)) and self._fs.exists(self._join(label_rel))
+
+    def _write_partition(self, pid: str, value: Any) -> str:
+        split, stem = self._split(pid)
+        for other in SPLITS:
+            if other != split:
+                for rel in self._files(f"{other}/{stem}"):
+                    if self._fs.exists(self._join(rel)):
+                        self._fs.rm(self._join(rel))
+        image_rel, label_rel = self._files(pid)
+        ext = ".jpg" if self._image_suffix in (".jpg", ".jpeg") else ".png"
+        self._write_bytes(image_rel, encode_image(value["image"], ext))
+        label = value["label"]
+        self._write_bytes(label_rel, (label if label.endswith("\n") or not label else label + "\n").encode())
+        return pid
+
+    def load(self) -> YoloItems:
+        names: list[str] = []
+        classes = self._join("classes.txt")
+        if self._fs.exists(classes):
+            with self._fs.open(classes, "rb") as handle:
+                names = [n for n in handle.read().decode().splitlines() if n.strip()]
+        return YoloItems(names, super().load())
+
+    def save(self, data: YoloItems) -> None:
+        if not isinstance(data, YoloItems):
+            raise DatasetError(f"YoloSegDataset at '{self._path}' saves a YoloItems(names, items); "
+                               f"the node returned {type(data).__name__}")
+        splits = sorted({self._split(pid)[0] for pid in data.items} | {"train", "val"}, key=SPLITS.index)
+        self._write_bytes("classes.txt", ("\n".join(data.names) + "\n").encode())
+        self._write_bytes("dataset.yaml", dataset_yaml(data.names, splits).encode())
+        for split in splits:  # ultralytics expects both folders, even when a split is empty
+            self._fs.makedirs(self._join(split, "images"), exist_ok=True)
+            self._fs.makedirs(self._join(split, "labels"), exist_ok=True)
+        super().save(dict(data.items))
+
+    def _exists(self) -> bool:
+        return self._fs.exists(self._join("dataset.yaml"))
+
+    def preview(self, limit: int = 16, tile: int = 128) -> ImagePreview:
+        """Images with their polygons drawn, for kedro-viz."""
+        import cv2
+        import numpy as np
+
+        from sdg_factory.datasets.image import image_to_preview
+        from sdg_factory.imaging.contact_sheet import contact_sheet
+        from sdg_factory.imaging.yolo_labels import parse_yolo_label
+
+        sheets = []
+        for pid in sorted(self._list_partitions())[:limit]:
+            item = self._load_partition(pid)
+            image = item["image"].copy()
+            h, w = image.shape[:2]
+            for _, poly in parse_yolo_label(item["label"]):
+                cv2.polylines(image, [np.round(poly * [w, h]).astype(np.int32)], True, (0, 255, 0), 2)
+            sheets.append(image)
+        return ImagePreview(image_to_preview(contact_sheet(sheets, tile=tile), max_side=1024))
