@@ -1,19 +1,36 @@
-"""Run a registered pipeline in-process, with relative outputs below a chosen folder.
+"""Run a registered pipeline in-process against a copy of the project's configuration.
 
-Kedro resolves the catalog's relative paths (``data/dig``) against the working directory,
-so a test chdirs into a temporary folder and runs the real project configuration there.
-Also usable as a script (for tests that must kill a run): ``python -m tests.kedro_runner
---cwd DIR --pipeline NAME --env smoke --params k=v,k2=v2``.
+Kedro resolves relative catalog paths against the project folder, so a test copies
+``conf/`` into its own folder, points ``dig_url_root`` (and ``model_root``) there, and runs
+the real project configuration with ``conf_source`` set to the copy. Outputs land in
+``<cwd>/data/dig``. Also usable as a script, for tests that must kill a run:
+``python -m tests.kedro_runner --cwd DIR --pipeline NAME --env smoke --params k=v,k2=v2``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def prepare_conf(cwd: str | Path) -> Path:
+    """Copy ``conf/`` below ``cwd`` (once) with the roots pointing inside ``cwd``."""
+    cwd = Path(cwd).resolve()
+    conf = cwd / "conf"
+    if not conf.exists():
+        shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=shutil.ignore_patterns("credentials*.yml"))
+        globals_file = conf / "base" / "globals.yml"
+        doc = yaml.safe_load(globals_file.read_text())
+        doc["dig_url_root"] = str(cwd / "data" / "dig")
+        doc["model_root"] = str(cwd / "data" / "models")
+        globals_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return conf
 
 
 def run_pipeline(pipeline: str = "__default__", env: str | None = "smoke",
@@ -21,15 +38,11 @@ def run_pipeline(pipeline: str = "__default__", env: str | None = "smoke",
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    old = os.getcwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
-        bootstrap_project(PROJECT_ROOT)
-        with KedroSession.create(project_path=PROJECT_ROOT, env=env, runtime_params=params or {}) as session:
-            return session.run(pipeline_names=[pipeline])
-    finally:
-        os.chdir(old)
+    bootstrap_project(PROJECT_ROOT)
+    conf = prepare_conf(cwd) if cwd is not None else PROJECT_ROOT / "conf"
+    with KedroSession.create(project_path=PROJECT_ROOT, env=env, runtime_params=params or {},
+                             conf_source=str(conf)) as session:
+        return session.run(pipeline_names=[pipeline])
 
 
 def _parse_params(text: str) -> dict[str, Any]:

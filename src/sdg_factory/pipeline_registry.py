@@ -1,4 +1,4 @@
-"""The registered pipelines: one per document section group, and their compositions."""
+"""The registered pipelines: every package under ``pipelines/`` registers itself."""
 
 from __future__ import annotations
 
@@ -10,15 +10,9 @@ NOT_IN_DEFAULT = {"texture_defect_day0_finetune"}
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Every folder under ``pipelines/`` registers itself; compositions are named here.
-
-    ``good_image`` is render → crop → restyle (the stages that exist);
-    ``__default__`` runs every pipeline on the embedded CPU defaults.
-    """
+    """Each pipeline package (compositions such as ``good_image`` included) registers itself;
+    ``__default__`` runs every pipeline on the embedded CPU defaults."""
     pipelines = find_pipelines(raise_errors=True)
-    stages = [pipelines[name] for name in ("pcba_render", "pcba_crop", "pcba_restyle") if name in pipelines]
-    if stages:
-        pipelines["good_image"] = sum(stages, Pipeline([]))
     pipelines["__default__"] = sum(
         (p for name, p in pipelines.items() if name not in NOT_IN_DEFAULT | {"__default__"}),
         Pipeline([]),

@@ -36,7 +36,7 @@ def test_lazy_savers_round_trip_through_executor(tmp_path, executor):
     assert sorted(loaded) == sorted(data)
     for pid, loader in loaded.items():
         np.testing.assert_array_equal(loader(), data[pid]())
-    manifest = json.loads((tmp_path / "imgs" / ".sdg_manifest.json").read_text())
+    manifest = json.loads((tmp_path / "imgs" / ".sdg_manifest.png.json").read_text())
     assert manifest == {"partitions": 6, "failed": []}
 
 

@@ -9,6 +9,9 @@ from sdg_factory.datasets.image import ImageDataset
 from sdg_factory.datasets.jsonl import JSONLinesDataset
 from sdg_factory.datasets.npy import NpyDataset
 from sdg_factory.datasets.partitioned import PartitionedDataset
+from sdg_factory.datasets.render_folder import ReplicatorRenderFolderDataset
+from sdg_factory.datasets.roi_crops import RoiCropDataset
+from sdg_factory.datasets.usd import UsdStageDataset
 
 __all__ = [
     "ImageDataset",
@@ -16,4 +19,7 @@ __all__ = [
     "NpyDataset",
     "PartitionFailuresError",
     "PartitionedDataset",
+    "ReplicatorRenderFolderDataset",
+    "RoiCropDataset",
+    "UsdStageDataset",
 ]

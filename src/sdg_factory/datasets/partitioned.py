@@ -50,6 +50,8 @@ class PartitionedDataset(BasePartitionsDataset):
         if fs_args and "fs_args" not in self._dataset_config:
             self._dataset_config["fs_args"] = fs_args
         self._suffix = filename_suffix
+        if filename_suffix:  # two datasets may share a folder with different suffixes
+            self._manifest_name = f".sdg_manifest{filename_suffix}.json"
         self._filepath_arg = filepath_arg
 
     def _file(self, pid: str) -> str:

@@ -66,6 +66,7 @@ class BasePartitionsDataset(AbstractDataset):
         self._executor_spec = executor
         self._skip_existing = bool(skip_existing)
         self._progress = progress
+        self._manifest_name = MANIFEST_NAME
         self.metadata = metadata
 
     # --- what subclasses provide -------------------------------------------------------
@@ -157,7 +158,7 @@ class BasePartitionsDataset(AbstractDataset):
             "failed": [{"partition": f.partition, "error": f.error} for f in failures],
         }
         body = json.dumps(manifest, indent=2, sort_keys=True).encode()
-        atomic_write_bytes(self._fs, posixpath.join(self._root, MANIFEST_NAME), body)
+        atomic_write_bytes(self._fs, posixpath.join(self._root, self._manifest_name), body)
 
     def _exists(self) -> bool:
         return self._fs.exists(self._root) and bool(self._list_partitions())
@@ -171,7 +172,7 @@ class BasePartitionsDataset(AbstractDataset):
 
     def failed_partitions(self) -> list[str]:
         """Partitions the last save recorded as failed (read from the manifest)."""
-        path = posixpath.join(self._root, MANIFEST_NAME)
+        path = posixpath.join(self._root, self._manifest_name)
         if not self._fs.exists(path):
             return []
         with self._fs.open(path, "rb") as handle:

@@ -1,0 +1,16 @@
+from kedro.pipeline import Pipeline, node
+
+from sdg_factory.pipelines.pcba_render.nodes import render_scan_grid, resolve_render_cookbooks
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([
+        node(resolve_render_cookbooks,
+             ["pcb_cookbooks", "params:board", "params:scene_filename", "params:dig_url_root",
+              "params:run_name", "params:crop_max_emit"],
+             ["pcba_target_resolved", "day0_image_resolved"], name="resolve_render_cookbooks"),
+        node(render_scan_grid,
+             ["pcb_usd_assets", "pcba_target_resolved", "day0_image_resolved", "params:board",
+              "params:render_patches", "params:seed"],
+             ["render_cells", "render_metadata"], name="render_scan_grid"),
+    ])
