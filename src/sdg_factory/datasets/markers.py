@@ -3,8 +3,8 @@
 ``<path>/<item>/<marker_name>`` (e.g. ``scenes/<scene_id>/.scene_generation_complete``) tells a
 downstream job that the item is complete. Markers are written atomically through the
 partitioned save (executor, resume, per-item failures); unlike image partitions their file
-name is hidden, so listing looks for the marker name, and the save's manifest has its own
-name so it never overwrites the manifest of the files the markers vouch for.
+name is hidden, so listing looks for the marker name; the save's manifest is named after the marker
+(``.sdg_manifest-<marker>.json``) and is not written when there is nothing to save.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from sdg_factory.datasets.partitions import BasePartitionsDataset
 class CompletionMarkersDataset(BasePartitionsDataset):
     """Save ``{item_id: dict or callable}``; load ``{item_id: loader}`` of the markers present."""
 
-    MANIFEST = ".sdg_markers_manifest.json"
-
     def __init__(self, *, path: str, marker_name: str = ".complete", **kwargs: Any) -> None:
         super().__init__(path=path, **kwargs)
         self._marker = str(marker_name).strip("/")
         if not self._marker or "/" in self._marker:
             raise ValueError(f"marker_name must be a plain file name, got {marker_name!r}")
+        self._manifest_name = f".sdg_manifest-{self._marker.lstrip('.')}.json"
 
     def _file(self, pid: str) -> str:
         return self._join(f"{pid}/{self._marker}")
@@ -59,4 +58,4 @@ class CompletionMarkersDataset(BasePartitionsDataset):
             return
         body = json.dumps({"partitions": total, "failed": [{"partition": f.partition, "error": f.error}
                                                            for f in failures]}, indent=2, sort_keys=True)
-        atomic_write_bytes(self._fs, posixpath.join(self._root, self.MANIFEST), body.encode())
+        atomic_write_bytes(self._fs, posixpath.join(self._root, self._manifest_name), body.encode())

@@ -152,6 +152,11 @@ def _jitter(rng: np.random.Generator, color, amount: float = 0.06) -> tuple[floa
     return tuple(float(v) for v in c)
 
 
+def _span(rng: np.random.Generator, lo: float, hi: float) -> float:
+    """A uniform draw in ``[lo, hi]``, or the midpoint when a small room makes the range empty."""
+    return float(rng.uniform(lo, hi)) if hi > lo else (lo + hi) / 2
+
+
 def _layout_scale(tags: dict[str, str]) -> float:
     layout = tags.get("layout", "")
     if any(k in layout for k in ("compact", "narrow", "small", "tight")):
@@ -197,8 +202,8 @@ def _scatter(room: Room, rng: np.random.Generator, count: int, colors, size=(0.3
              margin: float = 1.2) -> None:
     for _ in range(count):
         s = rng.uniform(*size, 3)
-        x = rng.uniform(margin, room.width - margin)
-        z = rng.uniform(margin, room.depth - margin)
+        x = _span(rng, margin, room.width - margin - s[0])
+        z = _span(rng, margin, room.depth - margin - s[2])
         color = _jitter(rng, colors[int(rng.integers(len(colors)))], 0.08)
         room.boxes.append(Box((x, 0.0, z), (x + s[0], s[1] * 0.8, z + s[2]), color, "cardboard"))
 
@@ -281,7 +286,7 @@ def _kitchen(room: Room, rng, tags) -> None:
         room.boxes.append(Box((x0, 0, room.depth * 0.45), (x0 + 1.6, 0.9, room.depth * 0.45 + 0.8), steel, "metal"))
     room.boxes.append(Box((room.width - 0.45, 1.3, 1.5), (room.width, 1.35, room.depth - 1.0), steel, "metal", False))
     for k in range(int(rng.integers(3, 8))):
-        z = float(rng.uniform(1.8, room.depth - 1.5))
+        z = _span(rng, 1.8, room.depth - 1.5)
         room.boxes.append(Box((room.width - 0.4, 1.35, z), (room.width - 0.15, 1.35 + rng.uniform(0.15, 0.35), z + 0.3),
                               _jitter(rng, (0.55, 0.56, 0.58), 0.1), "metal", False))
     room.features.append(WallFeature(WALL_Z1, 0.0, room.width, 0.92, 2.2, "stripe", (0.93, 0.93, 0.9)))
@@ -298,7 +303,7 @@ def _lab(room: Room, rng, tags) -> None:
         room.boxes.append(Box((1.75, 0.88, z - 0.05), (room.width - 1.75, 0.93, z + 1.45), top, "matte", False))
         room.boxes.append(Box((2.0, 1.25, z + 0.6), (room.width - 2.0, 1.28, z + 0.8), (0.75, 0.76, 0.78), "metal", False))
         for _ in range(int(rng.integers(3, 9))):
-            bx = float(rng.uniform(2.0, room.width - 2.2))
+            bx = _span(rng, 2.0, room.width - 2.2)
             room.boxes.append(Box((bx, 0.93, z + 0.3), (bx + 0.12, 0.93 + rng.uniform(0.1, 0.3), z + 0.42),
                                   _jitter(rng, rng.choice([(0.2, 0.5, 0.8), (0.8, 0.3, 0.2), (0.3, 0.7, 0.4),
                                                            (0.9, 0.9, 0.95)]), 0.1), "glass", False))
@@ -343,7 +348,7 @@ def _home_laundry(room: Room, rng, tags) -> None:
     room.boxes.append(Box((0.3, 1.6, room.depth - 0.35), (room.width - 0.3, 1.63, room.depth - 0.05),
                           (0.9, 0.9, 0.9), "matte", False))
     for _ in range(int(rng.integers(2, 5))):
-        bx = float(rng.uniform(0.4, room.width - 0.8))
+        bx = _span(rng, 0.4, room.width - 0.8)
         room.boxes.append(Box((bx, 1.63, room.depth - 0.33), (bx + 0.4, 1.85, room.depth - 0.07),
                               _jitter(rng, rng.choice([(0.6, 0.5, 0.35), (0.3, 0.5, 0.8), (0.9, 0.9, 0.9)]), 0.08),
                               "matte", False))
@@ -362,8 +367,8 @@ def _loading_dock(room: Room, rng, tags) -> None:
         for side in (u0 - 0.3, u0 + 2.8):
             room.boxes.append(Box((side, 0, room.depth - 0.4), (side + 0.2, 1.2, room.depth - 0.2), (0.95, 0.8, 0.05)))
     for _ in range(int(rng.integers(3, 7))):
-        x = float(rng.uniform(1.0, room.width - 2.5))
-        z = float(rng.uniform(2.5, room.depth - 4.0))
+        x = _span(rng, 1.0, room.width - 2.5)
+        z = _span(rng, 2.5, room.depth - 4.0)
         room.boxes.append(Box((x, 0, z), (x + 1.2, 0.15, z + 1.0), (0.6, 0.45, 0.28)))
         room.boxes.append(Box((x + 0.05, 0.15, z + 0.05), (x + 1.15, 0.15 + rng.uniform(0.5, 1.4), z + 0.95),
                               _jitter(rng, (0.62, 0.48, 0.32), 0.06), "cardboard", False))
@@ -435,8 +440,8 @@ def build_room(archetype: str, tags: list[str] | dict, rng: np.random.Generator)
              [(0.62, 0.46, 0.3), (0.2, 0.35, 0.7), (0.15, 0.55, 0.3), (0.8, 0.2, 0.15)],
              size=(0.25, 0.6) if room.width > 6 else (0.15, 0.35), margin=min(1.2, room.width * 0.2))
     for _ in range(_occupancy(values) * (2 if room.width > 15 else 1)):
-        room.boxes.extend(_person(float(rng.uniform(1.5, room.width - 1.0)),
-                                  float(rng.uniform(1.5, room.depth - 1.0)), rng))
+        room.boxes.extend(_person(_span(rng, min(1.5, room.width * 0.35), room.width - 0.6),
+                                  _span(rng, min(1.5, room.depth * 0.35), room.depth - 0.6), rng))
     return room
 
 

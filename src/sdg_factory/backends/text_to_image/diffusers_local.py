@@ -63,7 +63,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "AutoPipelineForText2Im
                 f"diffusers has no pipeline class {pipeline_class!r} (scene_generation.image.pipeline_class); "
                 "use e.g. FluxPipeline, StableDiffusionXLPipeline or AutoPipelineForText2Image")
         logger.info("loading %s from %s on %s", pipeline_class, model_path, device)
-        kwargs: dict[str, Any] = {"torch_dtype": _dtype(torch_dtype, device)}
+        kwargs: dict[str, Any] = {"dtype": _dtype(torch_dtype, device)}
         if variant:
             kwargs["variant"] = variant
         pipe = cls.from_pretrained(model_path, local_files_only=True, **kwargs)

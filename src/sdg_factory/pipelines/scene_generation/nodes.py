@@ -132,7 +132,7 @@ def generate_images(prompts: list[dict], scene_generation: dict) -> dict[str, An
 def image_status(loader: Any) -> tuple[bool, str]:
     """Whether a scene's ``source_image.png`` exists and decodes to a colour image."""
     if loader is None:
-        return False, "no source_image.png was written (see scenes/.sdg_manifest.json for the error)"
+        return False, "no source_image.png was written (its error is in scenes/.sdg_manifest/source_image.png.json)"
     try:
         image = loader()
     except Exception as exc:  # noqa: BLE001 - an unreadable image is a failed scene

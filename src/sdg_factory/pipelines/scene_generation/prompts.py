@@ -45,9 +45,19 @@ LENSES = (14, 16, 18, 20, 24)
 AXIS_PHRASES = {
     "lighting": ("lit by {v} light", "under {v} lighting", "with {v} illumination"),
     "time_of_day": ("at {v}", "around {v}", "in the {v} hours"),
-    "occupancy": ("{v}", "occupancy: {v}"),
-    "clutter": ("{v}", "surfaces {v}"),
+    "occupancy": ("{v}", "with {v} occupancy"),
+    "clutter": ("{v}", "{v} surfaces"),
     "layout": ("{v} layout", "in a {v} floor plan"),
+}
+VALUE_PHRASES = {  # wordings of common tag values (others use the axis templates above)
+    "occupancy:empty": ("with no people present", "empty of people", "deserted"),
+    "occupancy:lightly_staffed": ("with a few workers going about their tasks", "lightly staffed"),
+    "occupancy:busy": ("busy with people at work", "bustling with staff"),
+    "occupancy:busy_peak": ("busy at peak hours", "with heavy peak-hour activity"),
+    "clutter:spotless": ("spotless and orderly", "immaculately clean"),
+    "clutter:tidy": ("tidy", "neatly organised"),
+    "clutter:moderate_clutter": ("with some everyday clutter", "moderately cluttered"),
+    "clutter:heavy_clutter": ("heavily cluttered", "with clutter on every surface"),
 }
 DEFAULT_STYLE = ("Photorealistic architectural photography, natural colours, sharp focus, 16:9, "
                  "high detail for 3D reconstruction.")
@@ -76,6 +86,8 @@ def _words(value: str) -> str:
 
 def tag_phrase(tag: str, rng: np.random.Generator) -> str:
     axis, _, value = tag.partition(":")
+    if tag in VALUE_PHRASES:
+        return _pick(rng, VALUE_PHRASES[tag])
     templates = AXIS_PHRASES.get(axis, ("{axis}: {v}",))
     return _pick(rng, templates).format(v=_words(value), axis=_words(axis))
 

@@ -43,7 +43,7 @@ class SceneSettings:
     @property
     def target_weights(self) -> dict[str, float]:
         total = sum(a.weight for a in self.archetypes.values())
-        return {name: a.weight / total for name, a in sorted(self.archetypes.items())}
+        return {name: round(a.weight / total, 9) for name, a in sorted(self.archetypes.items())}
 
 
 def as_bool(value: Any, key: str) -> bool:
