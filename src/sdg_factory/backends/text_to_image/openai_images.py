@@ -1,0 +1,93 @@
+"""``openai_images``: an OpenAI-compatible ``POST /images/generations`` endpoint.
+
+Works with OpenAI (``gpt-image-1``), and with local servers that speak the same shape
+(LocalAI, vLLM-omni, NIM image endpoints). The answer's ``data[0]`` holds ``b64_json`` or a
+``url`` that is fetched with the same client.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import numpy as np
+import requests
+
+from sdg_factory.backends.api_keys import resolve_api_key
+from sdg_factory.backends.http import EndpointError, HttpClient
+from sdg_factory.backends.text_to_image.base import (
+    TextToImageError,
+    TextToImageRequest,
+    decode_bytes,
+    register_text_to_image,
+)
+
+
+def _fetch(url: str, timeout_s: float) -> bytes:
+    """Download an image the endpoint answered with by URL (no API key is sent there)."""
+    try:
+        response = requests.get(url, timeout=timeout_s)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise TextToImageError(f"could not fetch the generated image from {url.split('?')[0]}: {exc}") from exc
+    return response.content
+
+
+@register_text_to_image("openai_images")
+class OpenAIImages:
+    name = "openai_images"
+
+    def __init__(self, endpoint: str, model: str = "gpt-image-1", api_key: str | None = None,
+                 api_key_env: str | None = "OPENAI_API_KEY", size: str | None = None,
+                 quality: str | None = None, response_format: str | None = None, send_seed: bool = False,
+                 timeout_s: float = 300.0, max_retries: int = 3, backoff_s: float = 2.0,
+                 extra_body: dict[str, Any] | None = None) -> None:
+        self.model = model
+        self.size = size
+        self.quality = quality
+        self.response_format = response_format
+        self.send_seed = bool(send_seed)
+        self.extra_body = dict(extra_body or {})
+        self.client = HttpClient(endpoint, resolve_api_key(api_key, api_key_env), timeout_s=timeout_s,
+                                 max_retries=max_retries, backoff_s=backoff_s)
+
+    def health_check(self) -> None:
+        try:
+            self.client.health_check()
+        except EndpointError as exc:
+            raise TextToImageError(str(exc)) from exc
+
+    def generate(self, request: TextToImageRequest) -> np.ndarray:
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "prompt": request.prompt,
+            "n": 1,
+            "size": self.size or f"{request.width}x{request.height}",
+            **self.extra_body,
+        }
+        if self.quality:
+            payload["quality"] = self.quality
+        if self.response_format:
+            payload["response_format"] = self.response_format
+        if self.send_seed:
+            payload["seed"] = int(request.seed) % 2**31
+        try:
+            answer = self.client.post_json("images/generations", payload)
+            item = (answer.get("data") or [None])[0]
+            if not isinstance(item, dict):
+                raise TextToImageError(
+                    f"{self.client.base_url}/images/generations answered without data[0]: "
+                    f"{str(answer)[:200]!r}")
+            if item.get("b64_json"):
+                try:
+                    data = base64.b64decode(item["b64_json"], validate=False)
+                except (binascii.Error, ValueError) as exc:
+                    raise TextToImageError(f"data[0].b64_json from {self.client.base_url} is not base64") from exc
+            elif item.get("url"):
+                data = _fetch(item["url"], self.client.timeout_s)
+            else:
+                raise TextToImageError(f"data[0] from {self.client.base_url} has neither b64_json nor url")
+        except EndpointError as exc:
+            raise TextToImageError(str(exc)) from exc
+        return decode_bytes(data, f"{self.client.base_url}/images/generations")

@@ -1,0 +1,61 @@
+"""``CompletionMarkersDataset``: a hidden JSON marker file in each item folder.
+
+``<path>/<item>/<marker_name>`` (e.g. ``scenes/<scene_id>/.scene_generation_complete``) tells a
+downstream job that the item is complete. Markers are written atomically through the
+partitioned save (executor, resume, per-item failures); unlike image partitions their file
+name is hidden, so listing looks for the marker name; the save's manifest is named after the marker
+(``.sdg_manifest-<marker>.json``) and is not written when there is nothing to save.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any
+
+from sdg_factory.datasets._fs import TMP_MARK, atomic_write_bytes, is_hidden
+from sdg_factory.datasets.failures import PartitionFailure
+from sdg_factory.datasets.partitions import BasePartitionsDataset
+
+
+class CompletionMarkersDataset(BasePartitionsDataset):
+    """Save ``{item_id: dict or callable}``; load ``{item_id: loader}`` of the markers present."""
+
+    def __init__(self, *, path: str, marker_name: str = ".complete", **kwargs: Any) -> None:
+        super().__init__(path=path, **kwargs)
+        self._marker = str(marker_name).strip("/")
+        if not self._marker or "/" in self._marker:
+            raise ValueError(f"marker_name must be a plain file name, got {marker_name!r}")
+        self._manifest_name = f".sdg_manifest-{self._marker.lstrip('.')}.json"
+
+    def _file(self, pid: str) -> str:
+        return self._join(f"{pid}/{self._marker}")
+
+    def _list_partitions(self) -> list[str]:
+        if not self._fs.exists(self._root):
+            return []
+        suffix = "/" + self._marker
+        out = []
+        for path in self._fs.find(self._root):
+            rel = posixpath.relpath(path, self._root)
+            if rel.endswith(suffix) and not is_hidden(rel[: -len(suffix)]) and TMP_MARK not in rel:
+                out.append(rel[: -len(suffix)])
+        return out
+
+    def _load_partition(self, pid: str) -> dict:
+        with self._fs.open(self._file(pid), "rb") as handle:
+            return json.load(handle)
+
+    def _partition_complete(self, pid: str) -> bool:
+        return self._fs.exists(self._file(pid))
+
+    def _write_partition(self, pid: str, value: Any) -> str:
+        atomic_write_bytes(self._fs, self._file(pid), json.dumps(value, indent=2, sort_keys=True).encode())
+        return pid
+
+    def _write_manifest(self, total: int, failures: list[PartitionFailure]) -> None:
+        if total == 0 and not failures:
+            return
+        body = json.dumps({"partitions": total, "failed": [{"partition": f.partition, "error": f.error}
+                                                           for f in failures]}, indent=2, sort_keys=True)
+        atomic_write_bytes(self._fs, posixpath.join(self._root, self._manifest_name), body.encode())

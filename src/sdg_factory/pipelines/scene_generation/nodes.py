@@ -1,0 +1,189 @@
+"""Nodes of ``scene_generation``, one per part of the scene-generation job.
+
+plan batch → diversify prompts → generate images → record history → completion markers.
+The marker of a scene is written only after its image is complete and its history row says
+so; a dry run writes the plan and the prompts only.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from sdg_factory.backends.text_to_image import TextToImageRequest, build_text_to_image
+from sdg_factory.datasets.scene_history import COLUMNS
+from sdg_factory.paths import safe_segment
+from sdg_factory.pipelines.scene_generation.planning import (
+    archetype_counts,
+    choose_archetypes,
+    choose_variation_tags,
+    tag_coverage,
+    window,
+)
+from sdg_factory.pipelines.scene_generation.prompts import PromptWriter, prompt_hash, summarize
+from sdg_factory.pipelines.scene_generation.settings import parse_time, scene_settings
+from sdg_factory.seeding import item_rng, item_seed
+
+logger = logging.getLogger(__name__)
+
+MARKER_SOURCE = "scene_generation"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def history_records(history: pd.DataFrame) -> list[dict]:
+    return [] if history is None or history.empty else history.to_dict("records")
+
+
+def scene_id_for(run_name: str, index: int) -> str:
+    return f"{safe_segment(run_name, 'run_name')}-{index:03d}"
+
+
+def plan_batch(history: pd.DataFrame, scene_generation: dict, run_name: str, seed: int) -> dict:
+    """Weighted archetypes corrected by the lookback window; variation tags toward the gaps."""
+    settings = scene_settings(scene_generation)
+    now = settings.now
+    past = window(history_records(history), now, settings.lookback, exclude_run=run_name)
+    counts = archetype_counts(past, settings.archetypes)
+    picks = choose_archetypes(settings.target_weights, counts, settings.scenes_per_run,
+                              item_rng(seed, f"scene_generation/{run_name}/plan"), settings.exploration)
+    coverage = {name: tag_coverage(past, name) for name in settings.archetypes}
+    scenes = []
+    for index, archetype in enumerate(picks):
+        scene_id = scene_id_for(run_name, index)
+        rng = item_rng(seed, f"{scene_id}/plan")
+        scenes.append({
+            "scene_id": scene_id,
+            "run_name": run_name,
+            "archetype": archetype,
+            "variation_tags": choose_variation_tags(settings.archetypes[archetype].variation_axes,
+                                                    coverage[archetype], rng),
+            "camera": {"height_m": round(float(rng.uniform(1.5, 2.0)), 2)},
+            "seed": item_seed(seed, scene_id),
+        })
+    return {
+        "run_name": run_name,
+        "planned_at": _iso(now),
+        "window_start": _iso(now - settings.lookback),
+        "dry_run": settings.dry_run,
+        "target_weights": settings.target_weights,
+        "history_counts": counts,
+        "scenes": scenes,
+    }
+
+
+def diversify_prompts(plan: dict, history: pd.DataFrame, scene_generation: dict) -> list[dict]:
+    """One prompt per planned scene whose hash is new in the lookback window."""
+    settings = scene_settings(scene_generation)
+    past = [r for r in history_records(history)
+            if parse_time(plan["window_start"]) <= r["generated_at"] <= parse_time(plan["planned_at"])
+            and r.get("run_name") != plan["run_name"]]
+    avoid = {r["prompt_hash"] for r in past}
+    writer = PromptWriter(settings.prompts)
+    writer.health_check()
+    keep = int(settings.prompts.get("recent_history", 20))
+    recent = {name: [r["prompt_summary"] for r in reversed(past) if r["archetype"] == name][:keep]
+              for name in settings.archetypes}
+    negative = str(settings.prompts.get("negative_prompt") or "")
+    prompts = []
+    for scene in tqdm(plan["scenes"], desc="prompts", unit="scene", disable=len(plan["scenes"]) < 2, leave=False):
+        archetype = settings.archetypes[scene["archetype"]]
+        prompt, written_by = writer.write(archetype, scene["variation_tags"], scene["camera"], scene["seed"],
+                                          recent[archetype.name][:keep], avoid)
+        digest = prompt_hash(prompt)
+        avoid.add(digest)
+        recent[archetype.name].insert(0, summarize(prompt))
+        prompts.append({**scene, "prompt": prompt, "prompt_hash": digest, "prompt_summary": summarize(prompt),
+                        "prompt_backend": written_by, "negative_prompt": negative})
+    return prompts
+
+
+def generate_scene_image(image_config: dict, scene: dict) -> Any:
+    """Generate one scene image (module-level so process executors can pickle it)."""
+    config = dict(image_config)
+    width, height = int(config.pop("width", 2048)), int(config.pop("height", 1152))
+    backend = build_text_to_image(config)
+    request = TextToImageRequest(
+        prompt=scene["prompt"], seed=int(scene["seed"]), width=width, height=height,
+        negative_prompt=scene.get("negative_prompt", ""),
+        options={k: scene[k] for k in ("archetype", "variation_tags", "camera")},
+    )
+    return backend.generate(request)
+
+
+def generate_images(prompts: list[dict], scene_generation: dict) -> dict[str, Any]:
+    """Lazy savers ``{scene_id: () -> image}`` (none in a dry run); health check first."""
+    settings = scene_settings(scene_generation)
+    if settings.dry_run:
+        logger.info("dry run: %d prompt(s) written, no images generated", len(prompts))
+        return {}
+    image_config = dict(settings.image)
+    build_text_to_image({k: v for k, v in image_config.items() if k not in ("width", "height")}).health_check()
+    return {scene["scene_id"]: partial(generate_scene_image, image_config, scene) for scene in prompts}
+
+
+def image_status(loader: Any) -> tuple[bool, str]:
+    """Whether a scene's ``source_image.png`` exists and decodes to a colour image."""
+    if loader is None:
+        return False, "no source_image.png was written (its error is in scenes/.sdg_manifest/source_image.png.json)"
+    try:
+        image = loader()
+    except Exception as exc:  # noqa: BLE001 - an unreadable image is a failed scene
+        return False, f"source_image.png is unreadable: {exc}"
+    if getattr(image, "ndim", 0) != 3 or image.shape[2] < 3 or min(image.shape[:2]) < 1:
+        return False, f"source_image.png has shape {getattr(image, 'shape', None)}, not an RGB image"
+    return True, ""
+
+
+def record_history(prompts: list[dict], images: dict[str, Any], history: pd.DataFrame,
+                   scene_generation: dict) -> tuple[pd.DataFrame, list[dict]]:
+    """One history row per scene; ``success`` only for a scene whose image is on disk and decodes."""
+    settings = scene_settings(scene_generation)
+    if settings.dry_run:
+        return pd.DataFrame(columns=list(COLUMNS)), []
+    before = {r["scene_id"]: r for r in history_records(history)}
+    now = datetime.now(timezone.utc)
+    backend = str(settings.image.get("backend", "procedural"))
+    rows = []
+    for scene in prompts:
+        success, error = image_status(images.get(scene["scene_id"]))
+        old = before.get(scene["scene_id"])
+        kept = old is not None and old["success"] and success and old["prompt_hash"] == scene["prompt_hash"]
+        rows.append({
+            "scene_id": scene["scene_id"], "run_name": scene["run_name"],
+            "archetype": scene["archetype"], "prompt_hash": scene["prompt_hash"],
+            "prompt_summary": scene["prompt_summary"], "variation_tags": list(scene["variation_tags"]),
+            "generated_at": old["generated_at"] if kept else now, "success": success,
+            "image_backend": backend, "prompt_backend": scene["prompt_backend"], "error": error or None,
+        })
+    failed = [r["scene_id"] for r in rows if not r["success"]]
+    if failed:
+        logger.error("%d scene(s) have no complete image and get no marker: %s", len(failed), failed)
+    return pd.DataFrame(rows, columns=list(COLUMNS)), rows
+
+
+def completion_marker(result: dict, ready_for: list[str]) -> dict:
+    """The ``.scene_generation_complete`` JSON of one scene (its time is when it is written)."""
+    return {
+        "scene_id": result["scene_id"],
+        "completed_at": _iso(datetime.now(timezone.utc)),
+        "source": MARKER_SOURCE,
+        "ready_for": list(ready_for),
+        "archetype": result["archetype"],
+        "prompt_hash": result["prompt_hash"],
+        "image": "source_image.png",
+        "image_backend": result["image_backend"],
+    }
+
+
+def write_completion_markers(results: list[dict], scene_generation: dict) -> dict[str, Any]:
+    """A marker for every scene whose history row records a complete image."""
+    ready_for = scene_settings(scene_generation).ready_for
+    return {r["scene_id"]: partial(completion_marker, r, ready_for) for r in results if r["success"]}
