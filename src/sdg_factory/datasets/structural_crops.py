@@ -72,13 +72,14 @@ class StructuralCropDataset(BasePartitionsDataset):
             return decode_image(handle.read(), "rgba", self._url(path))
 
     def preview(self, limit: int = 24, tile: int = 96) -> ImagePreview:
-        """Render crops of the first cells as a contact sheet, for kedro-viz."""
+        """Render crops and their masks (side by side) of the first cells as a contact sheet, for kedro-viz."""
         from sdg_factory.imaging.contact_sheet import contact_sheet
 
         images = []
         for pid in sorted(self._list_partitions()):
-            images += [self.load_image(r["rgb"]) for r in self._load_partition(pid)["crops"]]
-        return ImagePreview(image_to_preview(contact_sheet(images[:limit], tile=tile), 1024))
+            for record in self._load_partition(pid)["crops"]:
+                images += [self.load_image(record["rgb"]), self.load_image(record["mask"])]
+        return ImagePreview(image_to_preview(contact_sheet(images[:limit], tile=tile, columns=6), 1024))
 
     def _describe(self) -> dict[str, Any]:
         return {**super()._describe(), "layout": "structural_defect cropped"}
