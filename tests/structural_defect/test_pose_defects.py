@@ -161,7 +161,7 @@ def test_window_grows_only_where_the_component_leaves_the_good_window():
 
 def test_without_a_good_run_the_error_names_the_fix():
     with pytest.raises(FileNotFoundError, match="pipeline=good_image"):
-        match_good_rois({}, {}, {"classes": ["capacitor"]})
+        match_good_rois({}, {}, {}, {"classes": ["capacitor"]})
 
 
 def test_a_crop_without_its_good_pair_is_an_error():

@@ -66,12 +66,23 @@ def _inside(point, box) -> bool:
     return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
 
 
-def match_good_rois(good_roi_records: dict[str, Callable], render_cells: dict[str, Callable],
-                    day0_crop: dict) -> list[dict]:
+def match_good_rois(roi_crops: dict[str, Callable], good_roi_records: dict[str, Callable],
+                    render_cells: dict[str, Callable], day0_crop: dict) -> list[dict]:
     """Each good ROI with its component: the anchor prim (from the good render's tight boxes and
-    prim paths) whose box centre lies in the ROI's component box; the component is its parent."""
-    if not good_roi_records:
-        raise FileNotFoundError(f"no good ROI crops in this run (usd2roi-components/crop/.cells/): {GOOD_RUN_HINT}")
+    prim paths) whose box centre lies in the ROI's component box; the component is its parent.
+
+    ``roi_crops`` (the good crop tree) is what exists; ``good_roi_records`` (its per-cell
+    records) say where each ROI's window and component box are.
+    """
+    if not roi_crops:
+        raise FileNotFoundError(f"no good ROI crops in this run (usd2roi-components/crop/): {GOOD_RUN_HINT}")
+    recorded = {r["partition_id"] for load in good_roi_records.values() for r in load().get("rois", [])}
+    unrecorded = sorted(set(roi_crops) - recorded)
+    if unrecorded:
+        raise FileNotFoundError(
+            f"good crops {unrecorded[:5]} have no record in usd2roi-components/crop/.cells/: the good run's crop "
+            "stage did not finish; re-run good_image with the same run_name to complete it"
+        )
     classes = set(CropConfig.from_cookbook(day0_crop).classes)
     candidates = []
     for cell_name, load_records in sorted(good_roi_records.items()):
@@ -82,6 +93,8 @@ def match_good_rois(good_roi_records: dict[str, Callable], render_cells: dict[st
             raise FileNotFoundError(f"good crops exist for cell {cell_name} but its render does not: {GOOD_RUN_HINT}")
         anchors = _anchor_rows(render_cells[cell_name]().load(), classes)
         for roi in rois:
+            if roi["partition_id"] not in roi_crops:
+                continue  # recorded but its files are gone: nothing to pair with
             material, cell, good_stem = roi["partition_id"].split("/")
             box = roi.get("component_bbox_xyxy") or roi["bbox_xyxy"]
             inside = [(path, b) for path, b in anchors if _inside(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), box)]

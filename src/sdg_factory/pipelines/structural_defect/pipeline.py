@@ -13,7 +13,7 @@ from sdg_factory.pipelines.structural_defect.nodes import (
 def create_pipeline(**kwargs) -> Pipeline:
     """good run's crops → plan → perturbed USD per mode → render affected cells + crop → labels → pairs."""
     return Pipeline([
-        node(match_good_rois, ["good_roi_records", "render_cells", "day0_crop_resolved"],
+        node(match_good_rois, ["roi_crops", "good_roi_records", "render_cells", "day0_crop_resolved"],
              "structural_candidates", name="match_good_rois"),
         node(plan_structural_defects,
              ["structural_candidates", "pcb_usd_assets", "pcba_target_resolved", "day0_image_resolved",
