@@ -62,7 +62,9 @@ def test_pixels_change_inside_the_mask_only(records):
         diff = np.abs(image.astype(int) - clean.astype(int)).mean(axis=2)
         inside, outside = diff[mask > 0].mean(), diff[mask == 0].mean()
         assert outside <= 0.01, (r["image"], outside)
-        assert inside >= 15, (r["image"], inside)
+        # discolouration is a tint, subtler than solder or a missing part, on restyled (darker) crops
+        floor = 8 if r["defect_type"] == "discoloration" else 15
+        assert inside >= floor, (r["image"], inside)
 
 
 def test_label_bbox_and_area_match_the_mask(records):
