@@ -7,8 +7,9 @@ initialisation (what the tests use: the same code path, no download).
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
+
+from sdg_factory.backends.accelerator import free_accelerator_memory
 
 _PREDICTORS: dict[tuple, object] = {}
 
@@ -44,11 +45,4 @@ def load_sam2_predictor(config: str = "configs/sam2.1/sam2.1_hiera_t.yaml", chec
 
 def unload_sam2() -> None:
     _PREDICTORS.clear()
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover
-        pass
+    free_accelerator_memory()

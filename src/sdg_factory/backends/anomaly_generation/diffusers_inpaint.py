@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from sdg_factory.backends.accelerator import free_accelerator_memory
 from sdg_factory.backends.anomaly_generation.base import (
     AnomalyGenerationError,
     AnomalyRequest,
@@ -80,13 +81,7 @@ def load_inpaint_pipeline(path: str, device: str = "auto", dtype: str = "auto"):
 def unload() -> None:
     """Drop every cached pipeline (and free GPU memory)."""
     _PIPELINES.clear()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover
-        pass
+    free_accelerator_memory()
 
 
 @register_anomaly_generator("diffusers")

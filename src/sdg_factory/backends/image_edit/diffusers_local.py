@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sdg_factory.backends.accelerator import free_accelerator_memory
 from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError, register_image_editor
 from sdg_factory.backends.image_edit.sizing import back_to_crop, model_size, to_model_size
 
@@ -90,13 +91,7 @@ def unload_pipelines() -> int:
     with _LOCK:
         count = len(_PIPELINES)
         _PIPELINES.clear()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover
-        pass
+    free_accelerator_memory()
     return count
 
 

@@ -6,6 +6,8 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
+from sdg_factory.backends.accelerator import free_accelerator_memory
+
 _MODELS: dict[tuple, Any] = {}
 
 
@@ -19,13 +21,7 @@ def unload_all() -> None:
     """Drop every loaded pipeline and free accelerator memory (between pipeline steps)."""
     _MODELS.clear()
     gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover
-        pass
+    free_accelerator_memory()
 
 
 def resolve_device(device: str = "auto") -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from sdg_factory.backends.accelerator import free_accelerator_memory
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
@@ -82,13 +83,7 @@ def unload_pipelines() -> int:
     with _LOCK:
         count = len(_PIPELINES)
         _PIPELINES.clear()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    free_accelerator_memory()
     return count
 
 
