@@ -75,9 +75,9 @@ class S3Server:
         self.server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def s3_server():
-    """A fresh S3 server per test module, its bucket created, its keys in the environment
+    """One S3 server for the session (tests keep to their own prefixes), its bucket created, its keys in the environment
     (``conf/cloud/credentials.yml`` reads them; s3fs instances are cached by their options, so
     each server's distinct endpoint gets its own)."""
     server = S3Server()

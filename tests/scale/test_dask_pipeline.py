@@ -3,6 +3,7 @@ and a worker killed in the middle of a render cell costs nothing but a retry."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,24 @@ def _outputs(root: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def serial_reference(tmp_path_factory) -> dict[str, str]:
-    root = tmp_path_factory.mktemp("serial")
-    conf = prepare_conf(root)
+def published(tmp_path_factory) -> Path:
+    """pcba_setup's demo boards, published once for the module."""
+    root = tmp_path_factory.mktemp("published")
     run_pipeline("pcba_setup", env="smoke", cwd=root)
+    return root / "data" / "dig" / "datasets"
+
+
+def _project(root: Path, published: Path) -> Path:
+    """A project folder below ``root`` with the published boards in its dig root; its conf."""
+    conf = prepare_conf(root)
+    shutil.copytree(published, root / "data" / "dig" / "datasets")
+    return conf
+
+
+@pytest.fixture(scope="module")
+def serial_reference(tmp_path_factory, published) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("serial")
+    conf = _project(root, published)
     env = write_executor_env(conf, "serial_test", "serial")
     run_pipeline("good_image", env=env, params=PARAMS, cwd=root)
     digest = _digest(root)
@@ -37,9 +52,9 @@ def serial_reference(tmp_path_factory) -> dict[str, str]:
     return digest
 
 
-def test_good_image_on_a_2_worker_local_cluster_writes_the_serial_bytes(tmp_path, serial_reference, dask_cluster):
-    conf = prepare_conf(tmp_path)
-    run_pipeline("pcba_setup", env="smoke", cwd=tmp_path)
+def test_good_image_on_a_2_worker_local_cluster_writes_the_serial_bytes(
+        tmp_path, published, serial_reference, dask_cluster):
+    conf = _project(tmp_path, published)
     env = write_executor_env(conf, "dask_test", {"type": "dask", "address": dask_cluster.scheduler.address})
     assert len(dask_cluster.scheduler_info()["workers"]) == 2
     run_pipeline("good_image", env=env, params=PARAMS, cwd=tmp_path)
@@ -62,9 +77,8 @@ def test_the_dask_local_environment_gives_the_pcba_stages_a_2_worker_local_clust
 
 
 def test_worker_killed_mid_render_cell_then_the_run_completes_with_serial_bytes(
-        tmp_path, serial_reference, dask_cluster):
-    conf = prepare_conf(tmp_path)
-    run_pipeline("pcba_setup", env="smoke", cwd=tmp_path)
+        tmp_path, published, serial_reference, dask_cluster):
+    conf = _project(tmp_path, published)
     env = write_executor_env(conf, "dask_test", {"type": "dask", "address": dask_cluster.scheduler.address})
     marker = tmp_path / "died"
     before = set(dask_cluster.scheduler_info()["workers"])
