@@ -65,6 +65,11 @@ class Wedge:
 # --- component footprints ---------------------------------------------------------------
 
 
+def _rotate(x: float, y: float, degrees: float) -> tuple[float, float]:
+    rad = np.deg2rad(degrees)
+    return float(x * np.cos(rad) - y * np.sin(rad)), float(x * np.sin(rad) + y * np.cos(rad))
+
+
 def chip_0603(kind: str) -> list[Box | Wedge]:
     """A 0603 (1.6 × 0.8 mm) chip capacitor or resistor on its two pads, with fillets."""
     length, width = 1.6, 0.8
@@ -93,32 +98,22 @@ def ic_package(pins_per_side: int, body: tuple[float, float], pitch: float, quad
     parts: list[Box | Wedge] = [Box("Body", (0, 0, z0 + height / 2), (bx, by, height), "plastic", "ic")]
     parts.append(Box("Pin1Mark", (-bx / 2 + 0.6, by / 2 - 0.6, z0 + height + 0.005), (0.5, 0.5, 0.01),
                      "silkscreen", "ic"))
-    sides = [("S", 0), ("N", 180)] + ([("E", 90), ("W", 270)] if quad else [])
-    half_extent = {"S": by / 2, "N": by / 2, "E": bx / 2, "W": bx / 2}
-    for side, angle in sides:
-        reach = half_extent[side]
-        rad = np.deg2rad(angle)
-        rot = np.array([[np.cos(rad), -np.sin(rad)], [np.sin(rad), np.cos(rad)]])
+    # per side: rotation of the pin frame (outward = -y for "S") and the shoulder's tilt
+    sides = {"S": (0, (35.0, 0.0, 0.0)), "N": (180, (-35.0, 0.0, 0.0))}
+    if quad:
+        sides.update({"E": (90, (0.0, -35.0, 0.0)), "W": (270, (0.0, 35.0, 0.0))})
+    for side, (angle, tilt) in sides.items():
+        reach = by / 2 if side in ("S", "N") else bx / 2
+        along_y = side in ("S", "N")
         for k in range(pins_per_side):
             offset = (k - (pins_per_side - 1) / 2) * pitch
-            # pin frame: along -y is outward for side "S"
-            def place(x: float, y: float) -> tuple[float, float]:
-                px, py = rot @ np.array([x, y])
-                return float(px), float(py)
-
-            foot_c = place(offset, -(reach + 0.9))
-            shoulder_c = place(offset, -(reach + 0.35))
-            pad_c = place(offset, -(reach + 0.95))
-            long_axis_y = angle in (0, 180)
-            foot_size = (0.3, 0.6, 0.15) if long_axis_y else (0.6, 0.3, 0.15)
-            pad_size = (0.42, 1.3, 0.035) if long_axis_y else (1.3, 0.42, 0.035)
-            shoulder_size = (0.3, 0.75, 0.12) if long_axis_y else (0.75, 0.3, 0.12)
-            tilt = (35.0, 0.0, 0.0) if angle == 0 else (-35.0, 0, 0) if angle == 180 else \
-                (0.0, -35.0, 0.0) if angle == 90 else (0.0, 35.0, 0.0)
             name = f"{side}{k:02d}"
-            parts.append(Box(f"Pad_{name}", (*pad_c, 0.0175), pad_size, "copper", "pad"))
-            parts.append(Box(f"Foot_{name}", (*foot_c, 0.035 + 0.075), foot_size, "tin", "pin"))
-            parts.append(Box(f"Shoulder_{name}", (*shoulder_c, 0.45), shoulder_size, "tin", "pin", tilt))
+            parts.append(Box(f"Pad_{name}", (*_rotate(offset, -(reach + 0.95), angle), 0.0175),
+                             (0.42, 1.3, 0.035) if along_y else (1.3, 0.42, 0.035), "copper", "pad"))
+            parts.append(Box(f"Foot_{name}", (*_rotate(offset, -(reach + 0.9), angle), 0.11),
+                             (0.3, 0.6, 0.15) if along_y else (0.6, 0.3, 0.15), "tin", "pin"))
+            parts.append(Box(f"Shoulder_{name}", (*_rotate(offset, -(reach + 0.35), angle), 0.45),
+                             (0.3, 0.75, 0.12) if along_y else (0.75, 0.3, 0.12), "tin", "pin", tilt))
     return parts
 
 
