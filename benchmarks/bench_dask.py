@@ -46,7 +46,7 @@ def run() -> dict:
                       "ratio": one / two, "target": ">= 1.7"}],
             "notes": ["ours = 2 Dask workers; peer = 1 Dask worker; same jobs, same run, cluster start-up "
                       "excluded, median of 3 after a warm-up.",
-                      "Machine: 2 cores. With both cores free the ratio was 1.69-1.73 for 24 cells over four runs (1.67-1.70 "
+                      "Machine: 2 cores. With both cores free the ratio was 1.69-1.73 for 24 cells over three runs (1.67-1.70 "
                       "for one board's 12 cells, where the last cell leaves one worker idle); while the "
                       "machine was shared with other jobs (load average ~6) the same benchmark gave 0.8, "
                       "bounded by the cores actually free, not by the executor."]}
