@@ -132,3 +132,34 @@ def test_run_killed_on_s3_then_rerun_matches_an_uninterrupted_run(s3_server, clo
     run_pipeline("good_image", env="cloud", params={"run_name": "k", **PARAMS}, cwd=tmp_path)
     assert _run_digest(s3_server, "k") == reference
     assert not any(TMP_MARK in k for k in s3_server.keys())
+
+
+def _registered(name: str) -> bool:
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(PROJECT_ROOT)
+    return name in pipelines
+
+
+def test_texture_defect_day0_on_s3_outputs_listed_and_decoded_from_the_bucket(s3_server, cloud_run):
+    if not _registered("texture_defect_day0"):
+        pytest.skip("texture_defect_day0 is not on this branch yet")
+    params = {"run_name": "tex", **PARAMS,
+              "anomaly_types_json": "passive_component:excess_solder;passive_component:missing"}
+    run_pipeline("texture_defect_day0", env="cloud", params=params, cwd=cloud_run)
+    assert not (cloud_run / "data" / "dig").exists(), "the cloud environment wrote to the local folder"
+    run = f"{DIG}runs/tex/"
+    labels = [json.loads(line) for line in s3_server.read(run + "anomaly/labels.jsonl").decode().splitlines()]
+    assert {r["defect_type"] for r in labels} == {"excess_solder", "missing"}
+    images = [k[len(run + "anomaly/"):] for k in s3_server.keys(run + "anomaly/images/") if not is_hidden(k)]
+    assert sorted(images) == sorted(r["image"] for r in labels)
+    for r in labels:
+        image = decode_image(s3_server.read(run + "anomaly/" + r["image"]), "rgb")
+        mask = decode_image(s3_server.read(run + "anomaly/" + r["mask"]), "gray")
+        clean = decode_image(s3_server.read(run + r["source_image"]), "rgb")
+        assert image.shape[:2] == mask.shape == clean.shape[:2] == (r["height"], r["width"])
+        assert set(np.unique(mask)) <= {0, 255} and int((mask > 0).sum()) == r["area"] > 0
+        changed = np.abs(image.astype(int) - clean.astype(int)).mean(axis=2)
+        assert changed[mask > 0].mean() > changed[mask == 0].mean()
+    assert not any(TMP_MARK in k for k in s3_server.keys(run))
