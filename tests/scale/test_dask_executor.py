@@ -145,3 +145,15 @@ def test_partition_that_keeps_killing_workers_is_recorded_and_the_rest_written(t
     # the re-run computes only what is missing (here: the poison again), nothing else
     ds.save({pid: functools.partial(faults.image, SEED, pid) for pid in data})
     assert ds.failed_partitions() == [] and sorted(ds.load()) == sorted(data)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ds = _dataset(tmp_path / "imgs", {"type": "dask", "address": f"tcp://127.0.0.1:{port}", "connect_timeout": 2})
+    with pytest.raises(Exception, match=r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:\d+'.*dask scheduler"):
+        ds.save({"p0": functools.partial(faults.image, SEED, "p0")})
+    assert not (tmp_path / "imgs" / "p0.png").exists()
