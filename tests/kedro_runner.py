@@ -19,12 +19,23 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def _ignore_local_secrets(folder: str, names: list[str]) -> list[str]:
+    """The user's own ``conf/local/credentials*.yml`` never reaches a test; the committed
+    ``conf/cloud/credentials.yml`` (environment-variable references only) does."""
+    if Path(folder).name != "local":
+        return []
+    return [name for name in names if name.startswith("credentials")]
+
+
 def prepare_conf(cwd: str | Path) -> Path:
-    """Copy ``conf/`` below ``cwd`` (once) with the roots pointing inside ``cwd``."""
+    """Copy ``conf/`` below ``cwd`` (once) with the roots pointing inside ``cwd``.
+
+    Only ``conf/base/globals.yml`` is rewritten, so an environment that sets its own
+    ``dig_url_root`` (``conf/cloud/globals.yml``: ``s3://…``) still wins over it."""
     cwd = Path(cwd).resolve()
     conf = cwd / "conf"
     if not conf.exists():
-        shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=shutil.ignore_patterns("credentials*.yml"))
+        shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=_ignore_local_secrets)
         globals_file = conf / "base" / "globals.yml"
         doc = yaml.safe_load(globals_file.read_text())
         doc["dig_url_root"] = str(cwd / "data" / "dig")

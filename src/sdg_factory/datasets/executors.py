@@ -1,4 +1,4 @@
-"""Executors that compute and write partitions: serial, a local process pool, (Dask: issue 9).
+"""Executors that compute and write partitions: serial, a local process pool, a Dask cluster.
 
 An executor takes a function and ``(partition_id, job)`` pairs and yields
 ``(partition_id, error_text_or_None, result)`` as each finishes. Errors are returned, not
@@ -8,6 +8,7 @@ bounded, so memory stays flat however many partitions there are.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import traceback
@@ -80,6 +81,8 @@ class ProcessExecutor:
 
 
 EXECUTORS: dict[str, type] = {"serial": SerialExecutor, "processes": ProcessExecutor}
+# kinds whose module is imported only when a catalog asks for them (it registers itself)
+LAZY_EXECUTORS: dict[str, str] = {"dask": "sdg_factory.datasets.dask_executor"}
 
 
 def register_executor(name: str, cls: type) -> None:
@@ -88,13 +91,16 @@ def register_executor(name: str, cls: type) -> None:
 
 
 def make_executor(spec: str | dict | None):
-    """Build an executor from catalog config: ``"serial"`` or ``{type: processes, max_workers: 2}``."""
+    """Build an executor from catalog config: ``"serial"``, ``{type: processes, max_workers: 2}``
+    or ``{type: dask, address: tcp://scheduler:8786}``."""
     if spec is None:
         spec = "serial"
     if isinstance(spec, str):
         spec = {"type": spec}
     spec = dict(spec)
     kind = spec.pop("type", "serial")
+    if kind not in EXECUTORS and kind in LAZY_EXECUTORS:
+        importlib.import_module(LAZY_EXECUTORS[kind])
     if kind not in EXECUTORS:
         raise ValueError(
             f"unknown executor {kind!r} in the catalog's 'executor:' key; "

@@ -83,6 +83,8 @@ class ImageDataset(AbstractDataset[np.ndarray, np.ndarray]):
         save_args: ``quality`` (JPEG), ``compression`` (PNG, 0-9).
     """
 
+    writes_atomically = True  # save() writes its final path atomically (see _fs.atomic_write_bytes)
+
     def __init__(
         self,
         *,

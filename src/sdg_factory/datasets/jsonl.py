@@ -30,6 +30,8 @@ def loads_lines(text: str, source: str = "<text>") -> list[dict]:
 class JSONLinesDataset(AbstractDataset[list, list]):
     """JSON Lines (``.jsonl``) at any fsspec path: ``load`` gives a list of dicts."""
 
+    writes_atomically = True  # save() writes its final path atomically (see _fs.atomic_write_bytes)
+
     def __init__(self, *, filepath: str, credentials: dict | None = None, fs_args: dict | None = None,
                  metadata: dict | None = None) -> None:
         self._fs, self._protocol, self._path = filesystem(filepath, credentials, fs_args)

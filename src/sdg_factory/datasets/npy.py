@@ -30,6 +30,8 @@ def npy_from_bytes(data: bytes, source: str = "<bytes>") -> np.ndarray:
 class NpyDataset(AbstractDataset[np.ndarray, np.ndarray]):
     """A numpy array in ``.npy`` format at any fsspec path (``allow_pickle`` is always off)."""
 
+    writes_atomically = True  # save() writes its final path atomically (see _fs.atomic_write_bytes)
+
     def __init__(self, *, filepath: str, credentials: dict | None = None, fs_args: dict | None = None,
                  metadata: dict | None = None) -> None:
         self._fs, self._protocol, self._path = filesystem(filepath, credentials, fs_args)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import posixpath
+from functools import cached_property
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+from kedro.io.core import parse_dataset_definition
 from kedro_datasets._typing import ImagePreview
 
-from sdg_factory.datasets._fs import full_path, is_hidden, temp_sibling
+from sdg_factory.datasets._fs import full_path, is_hidden, is_object_store, temp_sibling
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 
 
@@ -52,6 +54,7 @@ class PartitionedDataset(BasePartitionsDataset):
         self._suffix = filename_suffix
         if filename_suffix:  # two datasets may share a folder with different suffixes
             self._manifest_name = f".sdg_manifest{filename_suffix}.json"
+            self._temporary_suffix = (filename_suffix, self._manifest_name)
         self._filepath_arg = filepath_arg
 
     def _file(self, pid: str) -> str:
@@ -82,9 +85,30 @@ class PartitionedDataset(BasePartitionsDataset):
     def _partition_complete(self, pid: str) -> bool:
         return self._fs.exists(self._file(pid))
 
+    @cached_property
+    def _dataset_writes_atomically(self) -> bool:
+        kind = self._dataset_config["type"]
+        if not isinstance(kind, type):
+            kind, _ = parse_dataset_definition({"type": kind})
+        return bool(getattr(kind, "writes_atomically", False))
+
     def _write_partition(self, pid: str, value: Any) -> str:
+        """Write one partition so that its file is never visible truncated.
+
+        Our own datasets (``writes_atomically``) already write their final path atomically, so
+        they save there directly: a rename locally, one PUT on an object store. Any other Kedro
+        dataset streams into an fsspec file — and an fsspec file on an object store commits
+        whatever was written when it is closed, even after an error — so it saves to a hidden
+        temporary, which is moved into place: a rename locally, a server-side copy (atomic per
+        object) then a delete on an object store. A run killed between the copy and the delete
+        leaves only the hidden temporary, which the next save removes.
+        """
         final = self._file(pid)
-        self._fs.makedirs(posixpath.dirname(final), exist_ok=True)
+        if self._dataset_writes_atomically:
+            self._dataset_at(final).save(value)
+            return pid
+        if not is_object_store(self._fs):
+            self._fs.makedirs(posixpath.dirname(final), exist_ok=True)
         tmp = temp_sibling(final)
         try:
             self._dataset_at(tmp).save(value)

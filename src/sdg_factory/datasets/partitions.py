@@ -4,8 +4,9 @@ Kedro's own ``PartitionedDataset`` saves partitions one at a time and aborts the
 on the first failing one. Here a save:
 
 - computes and writes partitions through an executor chosen in the catalog
-  (``serial``, ``processes``; ``dask`` plugs in through :func:`register_executor`);
-- writes every file atomically (hidden temporary, then rename);
+  (``serial``, ``processes``, ``dask``; more plug in through :func:`register_executor`);
+- writes every file atomically (locally a hidden temporary, then rename; on an object store
+  one PUT per object — see :mod:`sdg_factory.datasets._fs`);
 - with ``skip_existing`` (the default) leaves partitions that are already complete alone,
   so re-running the same ``run_name`` only finishes what is missing;
 - records partitions that fail in ``.sdg_manifest.json`` beside them and in the run's
@@ -32,6 +33,7 @@ from sdg_factory.datasets._fs import (
     atomic_write_bytes,
     filesystem,
     full_path,
+    refresh,
     remove_temporaries,
 )
 from sdg_factory.datasets.executors import make_executor
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 def _write_job(dataset: BasePartitionsDataset, pid: str, value: Any) -> Any:
     """Compute one partition (calling a lazy saver) and write it; runs on a worker."""
+    refresh(dataset._fs)  # a long-lived worker's listings may predate other workers' writes
     if callable(value):
         value = value()
     return dataset._write_partition(pid, value)
@@ -68,6 +71,7 @@ class BasePartitionsDataset(AbstractDataset):
         self._skip_existing = bool(skip_existing)
         self._progress = progress
         self._manifest_name = MANIFEST_NAME
+        self._temporary_suffix: str | tuple[str, ...] = ""  # whose leftover temporaries a save removes ("" = all below root)
         self.metadata = metadata
 
     # --- what subclasses provide -------------------------------------------------------
@@ -98,6 +102,7 @@ class BasePartitionsDataset(AbstractDataset):
 
     # --- Kedro API -----------------------------------------------------------------------
     def load(self) -> dict[str, Callable[[], Any]]:
+        refresh(self._fs)  # partitions were written by other processes (pool or Dask workers)
         pids = self._list_partitions()
         return {pid: partial(self._load_partition, pid) for pid in sorted(pids)}
 
@@ -107,7 +112,8 @@ class BasePartitionsDataset(AbstractDataset):
                 f"{type(self).__name__} at '{self._path}' saves a dict of partition id -> value "
                 f"(or -> callable returning the value); the node returned {type(data).__name__}"
             )
-        removed = remove_temporaries(self._fs, self._root)
+        refresh(self._fs)
+        removed = remove_temporaries(self._fs, self._root, self._temporary_suffix)
         if removed:
             logger.info("removed %d temporary file(s) left by an interrupted run in %s", removed, self._path)
 
@@ -145,6 +151,9 @@ class BasePartitionsDataset(AbstractDataset):
                 bar.update(1)
                 bar.set_postfix(failed=len(failures), refresh=False)
 
+        refresh(self._fs)
+        if jobs:  # a worker that died mid-write (and was retried elsewhere) left its temporary
+            remove_temporaries(self._fs, self._root, self._temporary_suffix)
         self._write_manifest(len(data), failures)
         logger.info(
             "%s: %d written, %d already complete, %d failed",
@@ -162,6 +171,7 @@ class BasePartitionsDataset(AbstractDataset):
         atomic_write_bytes(self._fs, posixpath.join(self._root, self._manifest_name), body)
 
     def _exists(self) -> bool:
+        refresh(self._fs)
         return self._fs.exists(self._root) and bool(self._list_partitions())
 
     def _describe(self) -> dict[str, Any]:

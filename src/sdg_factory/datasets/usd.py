@@ -20,6 +20,8 @@ class UsdStageDataset(AbstractDataset):
     copied to a temporary folder first.
     """
 
+    writes_atomically = True  # save() writes its final path atomically (see _fs.atomic_write_bytes)
+
     def __init__(self, *, filepath: str, credentials: dict | None = None, fs_args: dict | None = None,
                  metadata: dict | None = None) -> None:
         self._fs, self._protocol, self._path = filesystem(filepath, credentials, fs_args)

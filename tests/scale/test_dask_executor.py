@@ -1,0 +1,161 @@
+"""The ``dask`` executor: the executor contract on a real 2-worker cluster, a LocalCluster
+of its own, and workers that die mid-task."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pytest
+
+from sdg_factory.datasets import ImageDataset, PartitionedDataset
+from sdg_factory.datasets.executors import EXECUTORS, make_executor
+from sdg_factory.datasets.failures import RUN_FAILURES
+from tests.scale import faults
+
+SEED = 11
+
+
+def _fails_on(bad: str, pid: str) -> np.ndarray:
+    if pid == bad:
+        raise ValueError(f"no image for {pid}")
+    return faults.image(SEED, pid)
+
+
+def _dataset(path, executor) -> PartitionedDataset:
+    return PartitionedDataset(path=str(path), dataset=ImageDataset, filename_suffix=".png",
+                              executor=executor, progress=False)
+
+
+def _visible_pngs(root):
+    return sorted(p for p in root.rglob("*.png") if not p.name.startswith("."))
+
+
+def test_make_executor_imports_dask_lazily_and_rejects_unknown_keys():
+    executor = make_executor({"type": "dask", "address": "tcp://127.0.0.1:1", "max_workers": 3})
+    assert "dask" in EXECUTORS and executor.name == "dask"
+    assert executor.scheduler_address() == "tcp://127.0.0.1:1"
+    assert make_executor({"type": "dask", "max_workers": 3}).n_workers == 3  # inherited from base
+    with pytest.raises(ValueError, match="adress"):
+        make_executor({"type": "dask", "adress": "tcp://x:1"})
+
+
+def test_run_yields_every_partition_with_errors_returned_and_a_bounded_window(dask_cluster):
+    executor = make_executor({"type": "dask", "address": dask_cluster.scheduler.address, "in_flight": 3})
+    pulled, outcomes = [], []
+
+    def jobs():
+        for i in range(10):
+            pulled.append(i)
+            yield f"p{i}", i
+
+    for pid, error, result in executor.run(_square_or_fail, jobs()):
+        outcomes.append((pid, error, result))
+        # the jobs are pulled lazily: never more than the window ahead of what has finished
+        assert len(pulled) <= len(outcomes) + 3
+    assert sorted(pid for pid, _, _ in outcomes) == sorted(f"p{i}" for i in range(10))
+    by_pid = {pid: (error, result) for pid, error, result in outcomes}
+    assert by_pid["p4"][1] == 16 and by_pid["p4"][0] is None
+    assert "ZeroDivisionError" in by_pid["p7"][0] and by_pid["p7"][1] is None
+
+
+def _square_or_fail(pid: str, job: int) -> int:
+    if job == 7:
+        return job // 0
+    return job * job
+
+
+def test_dask_save_matches_serial_bytes_and_records_failures(tmp_path, dask_cluster):
+    RUN_FAILURES.drain()
+    pids = [f"MAT/x{i % 3}_y0/{i:04d}" for i in range(8)]
+    data = {pid: functools.partial(_fails_on, "MAT/x1_y0/0004", pid) for pid in pids}
+    _dataset(tmp_path / "serial", "serial").save(data)
+    ds = _dataset(tmp_path / "dask", {"type": "dask", "address": dask_cluster.scheduler.address})
+    ds.save(data)
+    serial = {p.relative_to(tmp_path / "serial"): p.read_bytes() for p in _visible_pngs(tmp_path / "serial")}
+    dask = {p.relative_to(tmp_path / "dask"): p.read_bytes() for p in _visible_pngs(tmp_path / "dask")}
+    assert len(dask) == 7 and dask == serial
+    assert ds.failed_partitions() == ["MAT/x1_y0/0004"]
+    failures = [f for f in RUN_FAILURES.drain() if f.dataset.endswith("/dask")]
+    assert len(failures) == 1 and "no image for MAT/x1_y0/0004" in failures[0].error
+
+
+def test_local_cluster_started_for_the_save_and_closed_after(tmp_path):
+    from distributed import LocalCluster
+
+    closed = []
+    original = LocalCluster.close
+
+    def close(self, *args, **kwargs):
+        closed.append(self.scheduler_address)
+        return original(self, *args, **kwargs)
+
+    LocalCluster.close = close
+    try:
+        ds = _dataset(tmp_path / "imgs", {"type": "dask", "n_workers": 1})
+        ds.save({f"p{i}": functools.partial(faults.image, SEED, f"p{i}") for i in range(3)})
+    finally:
+        LocalCluster.close = original
+    assert len(closed) == 1
+    for pid, loader in ds.load().items():
+        np.testing.assert_array_equal(loader(), faults.image(SEED, pid))
+
+
+def test_worker_killed_mid_task_is_retried_and_the_partition_written(tmp_path, dask_cluster):
+    marker = tmp_path / "died"
+    ds = _dataset(tmp_path / "imgs", {"type": "dask", "address": dask_cluster.scheduler.address})
+    pids = [f"p{i}" for i in range(6)]
+    ds.save({pid: functools.partial(faults.image_or_die_once, SEED, pid, str(marker)) for pid in pids})
+    assert marker.exists(), "no worker died: the fault was not injected"
+    assert ds.failed_partitions() == []
+    assert sorted(ds.load()) == pids
+    for pid, loader in ds.load().items():
+        np.testing.assert_array_equal(loader(), faults.image(SEED, pid))
+
+
+def test_worker_killed_mid_write_leaves_no_truncated_or_temporary_file(tmp_path, dask_cluster):
+    marker = tmp_path / "died"
+    plugin = faults.DieMidWrite(str(marker), after=2)
+    dask_cluster.register_plugin(plugin, name=plugin.name)
+    try:
+        ds = _dataset(tmp_path / "imgs", {"type": "dask", "address": dask_cluster.scheduler.address})
+        pids = [f"p{i}" for i in range(8)]
+        ds.save({pid: functools.partial(faults.image, SEED, pid) for pid in pids})
+    finally:
+        dask_cluster.unregister_worker_plugin(plugin.name)
+    assert marker.read_text().endswith(".png"), "no worker died mid-write"
+    assert sorted(ds.load()) == pids and ds.failed_partitions() == []
+    for pid, loader in ds.load().items():
+        np.testing.assert_array_equal(loader(), faults.image(SEED, pid))
+    assert list((tmp_path / "imgs").rglob(".sdg-tmp-*")) == []
+
+
+def test_partition_that_keeps_killing_workers_is_recorded_and_the_rest_written(tmp_path, dask_cluster):
+    RUN_FAILURES.drain()
+    # one task in flight: a healthy partition queued on a worker that the poison kills twice
+    # would (rightly, for Dask) be a KilledWorker too; that is not what this test is about
+    ds = _dataset(tmp_path / "imgs", {"type": "dask", "address": dask_cluster.scheduler.address, "in_flight": 1})
+    data = {f"p{i}": functools.partial(faults.image, SEED, f"p{i}") for i in range(4)}
+    data["poison"] = functools.partial(faults.always_die, "poison")
+    ds.save(data)
+    assert sorted(ds.load()) == ["p0", "p1", "p2", "p3"]
+    manifest = json.loads((tmp_path / "imgs" / ".sdg_manifest.png.json").read_text())
+    assert [f["partition"] for f in manifest["failed"]] == ["poison"]
+    assert "KilledWorker" in manifest["failed"][0]["error"]
+    assert [f.partition for f in RUN_FAILURES.drain()] == ["poison"]
+    # the re-run computes only what is missing (here: the poison again), nothing else
+    ds.save({pid: functools.partial(faults.image, SEED, pid) for pid in data})
+    assert ds.failed_partitions() == [] and sorted(ds.load()) == sorted(data)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ds = _dataset(tmp_path / "imgs", {"type": "dask", "address": f"tcp://127.0.0.1:{port}", "connect_timeout": 2})
+    with pytest.raises(Exception, match=r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:\d+'.*dask scheduler"):
+        ds.save({"p0": functools.partial(faults.image, SEED, "p0")})
+    assert not (tmp_path / "imgs" / "p0.png").exists()
