@@ -29,6 +29,15 @@ def register_classical_task(task: str) -> Callable:
     return decorate
 
 
+def _load_task_modules() -> None:
+    for module in _TASK_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
 @register_image_editor("classical")
 class ClassicalImageEditor:
     """Runs on any CPU with no weights; ``options`` are defaults merged into each request's."""
@@ -37,17 +46,13 @@ class ClassicalImageEditor:
 
     def __init__(self, **options) -> None:
         self.options = options
-        for module in _TASK_MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
+        _load_task_modules()
 
     def health_check(self) -> None:
         return None
 
     def edit(self, request: EditRequest) -> np.ndarray:
+        _load_task_modules()  # an editor unpickled on a fresh worker process has an empty registry
         if request.task not in CLASSICAL_TASKS:
             raise ImageEditError(
                 f"the classical image editor has no operation for task {request.task!r} "
