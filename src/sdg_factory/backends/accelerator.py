@@ -14,3 +14,16 @@ def free_accelerator_memory() -> None:
         return
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def best_device(requested: str | None = None) -> str:
+    """``requested`` unless it is empty or ``auto``; else CUDA, then Apple MPS, then CPU."""
+    if requested and requested != "auto":
+        return requested
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.accelerator import free_accelerator_memory
+from sdg_factory.backends.accelerator import best_device, free_accelerator_memory
 from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError, register_image_editor
 from sdg_factory.backends.image_edit.sizing import back_to_crop, model_size, to_model_size
 
@@ -26,16 +26,6 @@ logger = logging.getLogger(__name__)
 
 _PIPELINES: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
-
-
-def best_device() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def _dtype(name: str, device: str):

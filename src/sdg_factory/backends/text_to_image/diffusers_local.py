@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.accelerator import free_accelerator_memory
+from sdg_factory.backends.accelerator import best_device, free_accelerator_memory
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
@@ -31,11 +31,7 @@ _LOCK = threading.Lock()
 
 
 def _device(device: str | None) -> str:
-    if device and device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return best_device(device)
 
 
 def _dtype(name: str | None, device: str):
