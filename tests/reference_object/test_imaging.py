@@ -38,7 +38,26 @@ def test_motion_blur_equals_dense_line_kernel_convolution(kernel, angle):
     assert np.abs(ours.astype(int) - dense).max() <= 1
 
 
+@pytest.mark.parametrize("kernel,angle", [(21, 17.0), (41, 75.5), (55, 200.0), (25, 300.0)])
+def test_motion_kernel_is_a_connected_centred_line(kernel, angle):
+    dense = cva.motion_kernel(kernel, angle)
+    assert dense.sum() == pytest.approx(1.0)
+    rows, cols = np.nonzero(dense)
+    centre = kernel // 2
+    assert dense[centre, centre] > 0
+    # every tap lies on the line through the centre at `angle` (within the rounding of one pixel)
+    rad = np.deg2rad(angle)
+    distance = np.abs((cols - centre) * np.sin(rad) - (rows - centre) * np.cos(rad))
+    assert distance.max() <= np.sqrt(2) / 2 + 1e-6
+    # and the line is one 8-connected stroke of length kernel - 1 through the centre
+    count, _ = cv2.connectedComponents((dense > 0).astype(np.uint8), connectivity=8)
+    assert count - 1 == 1
+    span = max(cols.max() - cols.min(), rows.max() - rows.min())
+    assert abs(span - (kernel - 1) * max(abs(np.cos(rad)), abs(np.sin(rad)))) <= 1
+
+
 def test_motion_kernel_is_albumentations_line():
+    pytest.importorskip("albumentations", reason="the peer check needs the bench extra (make bench)")
     from albumentations.augmentations.blur.functional import create_motion_kernel
     import random
 
