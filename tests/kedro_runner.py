@@ -44,6 +44,19 @@ def prepare_conf(cwd: str | Path) -> Path:
     return conf
 
 
+def project_copy(cwd: str | Path) -> Path:
+    """A runnable copy of the project below ``cwd`` (``pyproject.toml``, ``src/``, ``conf/`` as
+    :func:`prepare_conf` makes it), for tools that find the project from their working folder
+    (``kedro viz``, a notebook's ``bootstrap_project``)."""
+    project = Path(cwd).resolve()
+    project.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
+    if not (project / "src").exists():
+        shutil.copytree(PROJECT_ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    prepare_conf(project)
+    return project
+
+
 def run_pipeline(pipeline: str = "__default__", env: str | None = "smoke",
                  params: dict[str, Any] | None = None, cwd: str | Path | None = None) -> dict:
     from kedro.framework.session import KedroSession

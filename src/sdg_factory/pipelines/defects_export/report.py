@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def _thin(x: np.ndarray, y: np.ndarray, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
@@ -24,7 +21,9 @@ def _fmt(value: float | None) -> str:
 
 def metrics_figure(metrics: dict[str, Any], curves: dict[str, Any]):
     """ROC (image, pixel), PRO up to the FPR limit, and region recall per defect type."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=80)
+    # a bare Figure, not pyplot: no global backend switch (notebooks keep theirs), nothing to close
+    fig = Figure(figsize=(13, 4), dpi=80)
+    axes = fig.subplots(1, 3)
     ax = axes[0]
     for key, name in (("image_roc", "image"), ("pixel_roc", "pixel")):
         if curves.get(key) is not None:
