@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -40,24 +41,43 @@ class SerialExecutor:
             yield _call(fn, pid, job)
 
 
+def limit_threads(threads: int) -> None:
+    """Cap the native thread pools of this process (OpenCV, torch, BLAS/OpenMP) at ``threads``.
+
+    Runs in each pool worker, so ``max_workers`` processes share the cores instead of each
+    starting one thread per core (oversubscription makes a pool slower than serial)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import cv2
+
+    cv2.setNumThreads(threads)
+    torch = sys.modules.get("torch")  # only if already imported: never pay torch's import here
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
 class ProcessExecutor:
     """Runs jobs in a local process pool (``max_workers`` defaults to the CPU count).
 
     Jobs and the function must be picklable: nodes return ``functools.partial`` objects of
-    module-level functions rather than lambdas or closures.
+    module-level functions rather than lambdas or closures. Each worker's native thread pools
+    get ``threads_per_worker`` threads (default: the cores divided among the workers).
     """
 
     name = "processes"
 
-    def __init__(self, max_workers: int | None = None, mp_context: str | None = None, **_: Any):
+    def __init__(self, max_workers: int | None = None, mp_context: str | None = None,
+                 threads_per_worker: int | None = None, **_: Any):
         self.max_workers = int(max_workers or os.cpu_count() or 1)
         default_ctx = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         self.mp_context = mp_context or default_ctx
+        self.threads_per_worker = int(threads_per_worker or max(1, (os.cpu_count() or 1) // self.max_workers))
 
     def run(self, fn: Callable, jobs: Iterable[tuple[str, Any]]) -> Iterator[JobResult]:
         ctx = multiprocessing.get_context(self.mp_context)
         window = 2 * self.max_workers
-        with ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx, initializer=limit_threads,
+                                 initargs=(self.threads_per_worker,)) as pool:
             pending: dict = {}
             job_iter = iter(jobs)
             exhausted = False
