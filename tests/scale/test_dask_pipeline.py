@@ -63,17 +63,26 @@ def test_good_image_on_a_2_worker_local_cluster_writes_the_serial_bytes(
         decode(path)
 
 
-def test_the_dask_local_environment_gives_the_pcba_stages_a_2_worker_local_cluster(project_root):
-    """``--env dask_local`` as shipped (its LocalCluster-per-save path runs in test_dask_executor)."""
+def test_the_dask_local_environment_moves_every_process_pool_to_a_2_worker_local_cluster(project_root):
+    """``--env dask_local`` as shipped (its LocalCluster-per-save path runs in test_dask_executor):
+    every partitioned folder that conf/base computes in a process pool, in every pipeline."""
     from kedro.config import OmegaConfigLoader
 
     from sdg_factory.datasets.executors import make_executor
     from sdg_factory.settings import CONFIG_LOADER_ARGS
 
-    catalog = OmegaConfigLoader(str(project_root / "conf"), env="dask_local", **CONFIG_LOADER_ARGS)["catalog"]
-    for name in ("render_cells", "roi_crops"):
-        executor = make_executor(catalog[name]["executor"])
-        assert executor.name == "dask" and executor.n_workers == 2 and executor.address is None
+    def executors(env):
+        catalog = OmegaConfigLoader(str(project_root / "conf"), env=env, **CONFIG_LOADER_ARGS)["catalog"]
+        return {name: make_executor(entry["executor"]) for name, entry in catalog.items()
+                if isinstance(entry, dict) and "executor" in entry}
+
+    pooled = {name for name, executor in executors("base").items() if executor.name == "processes"}
+    assert {"render_cells", "roi_crops", "anomaly_images", "structural_crops", "scene_generation.images",
+            "reference_object.cv_augmented_dataset"} <= pooled
+    on_dask = executors("dask_local")
+    for name in pooled:
+        assert on_dask[name].name == "dask" and on_dask[name].n_workers == 2, name
+        assert on_dask[name].address is None, name
 
 
 def test_worker_killed_mid_render_cell_then_the_run_completes_with_serial_bytes(

@@ -46,7 +46,7 @@ from sdg_factory.datasets.executors import JobResult, _call, register_executor
 logger = logging.getLogger(__name__)
 
 _KEYS = {"address", "n_workers", "max_workers", "threads_per_worker", "in_flight",
-         "allowed_failures", "connect_timeout", "worker_timeout"}
+         "allowed_failures", "connect_timeout", "worker_timeout", "mp_context"}
 
 
 class DaskExecutor:
@@ -57,7 +57,11 @@ class DaskExecutor:
     def __init__(self, address: str | None = None, n_workers: int | None = None,
                  max_workers: int | None = None, threads_per_worker: int = 1,
                  in_flight: int | None = None, allowed_failures: int | None = None,
-                 connect_timeout: float = 30, worker_timeout: float = 120, **unknown: Any) -> None:
+                 connect_timeout: float = 30, worker_timeout: float = 120, mp_context: str | None = None,
+                 **unknown: Any) -> None:
+        # ``max_workers`` and ``mp_context`` are the process pool's keys, accepted so that an
+        # environment can swap ``type: processes`` for ``type: dask`` with one key (environments
+        # merge key by key). Dask starts its own worker processes: ``mp_context`` is unused.
         if unknown:
             raise ValueError(
                 f"unknown key(s) {sorted(unknown)} in the catalog's 'executor: {{type: dask, …}}'; "

@@ -42,18 +42,22 @@ class SerialExecutor:
 
 
 def limit_threads(threads: int) -> None:
-    """Cap the native thread pools of this process (OpenCV, torch, BLAS/OpenMP) at ``threads``.
+    """Cap the native thread pools of this process (OpenCV now; OpenMP/BLAS/torch loaded later)
+    at ``threads``.
 
     Runs in each pool worker, so ``max_workers`` processes share the cores instead of each
-    starting one thread per core (oversubscription makes a pool slower than serial)."""
+    starting one thread per core (oversubscription makes a pool slower than serial). torch is
+    deliberately not called here: ``torch.set_num_threads`` in a worker forked from a parent
+    whose OpenMP pool has run deadlocks; the environment variables reach a spawned worker's torch.
+    """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import cv2
 
-    cv2.setNumThreads(threads)
-    torch = sys.modules.get("torch")  # only if already imported: never pay torch's import here
-    if torch is not None:
-        torch.set_num_threads(threads)
+    # a forked worker inherits the parent's OpenCV setting, capped by ProcessExecutor.run before
+    # forking: setting it again there can deadlock on the parent's (absent) pool threads
+    if cv2.getNumThreads() != threads:
+        cv2.setNumThreads(threads)
 
 
 class ProcessExecutor:
@@ -74,6 +78,17 @@ class ProcessExecutor:
         self.threads_per_worker = int(threads_per_worker or max(1, (os.cpu_count() or 1) // self.max_workers))
 
     def run(self, fn: Callable, jobs: Iterable[tuple[str, Any]]) -> Iterator[JobResult]:
+        cv2 = sys.modules.get("cv2") if self.mp_context == "fork" else None
+        previous = cv2.getNumThreads() if cv2 is not None else None
+        if cv2 is not None:  # forked workers copy this setting (see limit_threads)
+            cv2.setNumThreads(self.threads_per_worker)
+        try:
+            yield from self._run(fn, jobs)
+        finally:
+            if cv2 is not None:
+                cv2.setNumThreads(previous)
+
+    def _run(self, fn: Callable, jobs: Iterable[tuple[str, Any]]) -> Iterator[JobResult]:
         ctx = multiprocessing.get_context(self.mp_context)
         window = 2 * self.max_workers
         with ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx, initializer=limit_threads,
