@@ -119,10 +119,15 @@ def generate_perspectives(white_image: np.ndarray, params: dict, seed: int) -> d
     backend = params["perspective_generator"]
     cfg = params["perspectives"]
     backend_config = dict(cfg.get(backend) or {})
-    views = build_perspective_generator(backend, backend_config).views(parse_views(cfg["views"]))
+    generator = build_perspective_generator(backend, backend_config)
+    views = generator.views(parse_views(cfg["views"]))
+
+    def view_seed(i: int, view) -> int:  # zero123 renders all views in one seeded call
+        return item_seed(seed, f"02/{view.name(i)}" if getattr(generator, "seed_per_view", True) else "02/all_views")
+
     return {
         view.name(i): partial(_perspective_item, backend, backend_config, view, i, white_image,
-                              item_seed(seed, f"02/{view.name(i)}"), params["max_retries"])
+                              view_seed(i, view), params["max_retries"])
         for i, view in enumerate(views)
     }
 
