@@ -13,7 +13,7 @@ class ClassicalAnnotator:
     name = "classical"
 
     def __init__(self, reference_image: np.ndarray, reference_mask: np.ndarray, batch_size: int = 8,
-                 grabcut_iterations: int = 4, **_ignored) -> None:
+                 grabcut_iterations: int = 4) -> None:
         self.model = ReferenceModel.fit(reference_image[..., :3], reference_mask)
         self.batch_size = int(batch_size)
         self.iterations = int(grabcut_iterations)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from sdg_factory.backends.annotation.base import register_annotator
-from sdg_factory.backends.annotation.sam2_models import load_sam2_predictor
+from sdg_factory.backends.annotation.sam2_models import load_sam2_predictor, sam2_options
 
 
 def _target_embedding(features, mask: np.ndarray):
@@ -50,13 +50,10 @@ class PerSamSam2Annotator:
     name = "persam_sam2"
 
     def __init__(self, reference_image: np.ndarray, reference_mask: np.ndarray, batch_size: int = 4,
-                 sam2: dict | None = None, prior_threshold: float = 0.5, **_ignored) -> None:
+                 sam2: dict | None = None, prior_threshold: float = 0.5) -> None:
         import torch
 
-        sam2 = dict(sam2 or {})
-        self.predictor = load_sam2_predictor(sam2.get("config", "configs/sam2.1/sam2.1_hiera_t.yaml"),
-                                             sam2.get("checkpoint"), sam2.get("device", "auto"),
-                                             sam2.get("image_size"))
+        self.predictor = load_sam2_predictor(**sam2_options(sam2, "annotation.sam2"))
         self.batch_size = int(batch_size)
         self.prior_threshold = float(prior_threshold)
         with torch.inference_mode():

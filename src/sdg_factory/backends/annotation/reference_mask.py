@@ -22,12 +22,9 @@ def make_reference_mask(image: np.ndarray, backend: str = "classical", point: li
         raise ValueError(f"unknown reference_mask.backend {backend!r}; choose 'classical' or 'sam2'")
     import torch
 
-    from sdg_factory.backends.annotation.sam2_models import load_sam2_predictor
+    from sdg_factory.backends.annotation.sam2_models import load_sam2_predictor, sam2_options
 
-    sam2 = dict(sam2 or {})
-    predictor = load_sam2_predictor(sam2.get("config", "configs/sam2.1/sam2.1_hiera_t.yaml"),
-                                    sam2.get("checkpoint"), sam2.get("device", "auto"),
-                                             sam2.get("image_size"))
+    predictor = load_sam2_predictor(**sam2_options(sam2, "reference_mask.sam2"))
     h, w = rgb.shape[:2]
     xy = np.asarray(point if point is not None else [w / 2, h / 2], np.float32).reshape(1, 2)
     with torch.inference_mode():

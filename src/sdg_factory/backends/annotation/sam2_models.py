@@ -43,6 +43,16 @@ def load_sam2_predictor(config: str = "configs/sam2.1/sam2.1_hiera_t.yaml", chec
     return _PREDICTORS[key]
 
 
+def sam2_options(sam2: dict | None, section: str) -> dict:
+    """The ``sam2`` sub-section (``config``, ``checkpoint``, ``device``, ``image_size``), checked:
+    a misspelt key is an error naming ``section``."""
+    from sdg_factory.backends.config_keys import check_keys
+
+    options = dict(sam2 or {})
+    check_keys(load_sam2_predictor, options, section)
+    return options
+
+
 def unload_sam2() -> None:
     _PREDICTORS.clear()
     free_accelerator_memory()

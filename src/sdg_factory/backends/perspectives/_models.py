@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from sdg_factory.backends.accelerator import free_accelerator_memory
+from sdg_factory.backends.accelerator import best_device, free_accelerator_memory
 
 _MODELS: dict[tuple, Any] = {}
 
@@ -24,28 +25,34 @@ def unload_all() -> None:
     free_accelerator_memory()
 
 
-def resolve_device(device: str = "auto") -> str:
+def resolve_device(device: str | None = "auto") -> str:
+    """``device`` unless ``auto``: CUDA, then Apple MPS, then CPU (the project's one picker)."""
+    return best_device(device)
+
+
+def resolve_dtype(dtype: str | None, device: str, parameter: str = "dtype"):
+    """The torch dtype for ``dtype`` on ``device``: half precision only where it runs well.
+
+    On the CPU every half type becomes ``float32`` (bfloat16/float16 kernels there are slow or
+    missing); ``auto`` is bfloat16 on CUDA when the card supports it, else float16 (also on MPS).
+    """
     import torch
 
-    if device != "auto":
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def resolve_dtype(dtype: str, device: str):
-    import torch
-
-    if device == "cpu" and dtype in ("float16", "bfloat16", "auto"):
+    name = dtype or "auto"
+    if name not in ("auto", "float32", "float16", "bfloat16"):
+        raise ValueError(f"{parameter} {dtype!r} is not one of auto, float32, float16, bfloat16")
+    kind = device.split(":")[0]
+    if kind == "cpu":
         return torch.float32
-    if dtype == "auto":
-        return torch.bfloat16
-    return getattr(torch, dtype)
+    if name == "auto":
+        if kind == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float16
+    return getattr(torch, name)
 
 
 def check_local_folder(path: str, what: str, parameter: str) -> str:
     """Model folders are local: fail with the parameter to set when one is missing."""
-    from pathlib import Path
-
     if not path or not Path(path).exists():
         raise FileNotFoundError(
             f"{what} folder {path!r} does not exist. Download the weights once (e.g. with "

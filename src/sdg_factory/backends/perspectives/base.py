@@ -8,12 +8,15 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from sdg_factory.backends.config_keys import check_keys
 from sdg_factory.imaging.views import ViewSpec
 
 
 @runtime_checkable
 class PerspectiveGenerator(Protocol):
     name: str
+    # False where one model call makes every view (zero123): then all views get the same seed
+    seed_per_view: bool
 
     def views(self, requested: list[ViewSpec]) -> list[ViewSpec]:
         """The poses this backend will produce (``zero123`` has six fixed ones)."""
@@ -43,4 +46,6 @@ def build_perspective_generator(name: str, config: dict[str, Any] | None = None)
             f"unknown perspective_generator {name!r} (parameter 'perspective_generator'); "
             f"choose one of {sorted(_REGISTRY)}"
         )
-    return _REGISTRY[name](**dict(config or {}))
+    config = dict(config or {})
+    check_keys(_REGISTRY[name], config, f"perspectives.{name}")
+    return _REGISTRY[name](**config)

@@ -11,8 +11,9 @@ from sdg_factory.imaging.views import ViewSpec, render_view
 @register_perspective_generator("classical")
 class ClassicalPerspectives:
     name = "classical"
+    seed_per_view = True
 
-    def __init__(self, fill: float = 0.8, **_ignored) -> None:
+    def __init__(self, fill: float = 0.8) -> None:
         self.fill = float(fill)
 
     def views(self, requested: list[ViewSpec]) -> list[ViewSpec]:

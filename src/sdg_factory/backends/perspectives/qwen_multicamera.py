@@ -19,37 +19,46 @@ from sdg_factory.backends.perspectives.base import register_perspective_generato
 from sdg_factory.imaging.views import ViewSpec
 
 
+ADAPTER = "multi_angle"  # the LoRA's adapter name in the pipeline's transformer
+
+
 def load_edit_pipeline(model_path: str, lora_path: str | None, device: str, dtype: str,
                        lora_weight_name: str | None = None, lora_scale: float = 1.0):
+    """The edit pipeline with the LoRA attached (adapter ``multi_angle`` at ``lora_scale``),
+    loaded once per (folder, LoRA, weight name, scale, device, dtype) and then cached."""
     from diffusers import DiffusionPipeline
 
     check_local_folder(model_path, "Qwen Image Edit model", "perspectives.qwen_multicamera.model_path")
+    if lora_path:
+        check_local_folder(lora_path, "multi-angle LoRA", "perspectives.qwen_multicamera.lora_path")
     device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, device, "perspectives.qwen_multicamera.dtype")
 
     def load():
-        pipe = DiffusionPipeline.from_pretrained(model_path, torch_dtype=resolve_dtype(dtype, device))
+        pipe = DiffusionPipeline.from_pretrained(str(model_path), dtype=torch_dtype, local_files_only=True)
         if lora_path:
-            check_local_folder(lora_path, "multi-angle LoRA", "perspectives.qwen_multicamera.lora_path")
             path = Path(lora_path)
-            if path.is_file():
-                pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="multi_angle")
-            else:
-                pipe.load_lora_weights(str(path), weight_name=lora_weight_name, adapter_name="multi_angle")
-            pipe.set_adapters(["multi_angle"], adapter_weights=[float(lora_scale)])
+            folder, weight_name = (path.parent, path.name) if path.is_file() else (path, lora_weight_name)
+            pipe.load_lora_weights(str(folder), weight_name=weight_name, adapter_name=ADAPTER,
+                                   local_files_only=True)
+            pipe.set_adapters([ADAPTER], adapter_weights=[float(lora_scale)])
         pipe.set_progress_bar_config(disable=True)
         return pipe.to(device)
 
-    return cached(("qwen_multicamera", model_path, lora_path, device, dtype), load), device
+    key = ("qwen_multicamera", str(model_path), str(lora_path or ""), lora_weight_name, float(lora_scale),
+           device, str(torch_dtype))
+    return cached(key, load), device
 
 
 @register_perspective_generator("qwen_multicamera")
 class QwenMultiCamera:
     name = "qwen_multicamera"
+    seed_per_view = True
 
     def __init__(self, model_path: str = "", lora_path: str | None = None, lora_weight_name: str | None = None,
                  prompt_template: str = "<sks> {words}", num_inference_steps: int = 8,
                  true_cfg_scale: float = 1.0, lora_scale: float = 1.0, device: str = "auto",
-                 dtype: str = "bfloat16", size: int | None = None, **_ignored) -> None:
+                 dtype: str = "bfloat16", size: int | None = None) -> None:
         self.model_path, self.lora_path, self.lora_weight_name = model_path, lora_path, lora_weight_name
         self.prompt_template = prompt_template
         self.steps, self.true_cfg_scale, self.lora_scale = int(num_inference_steps), float(true_cfg_scale), lora_scale

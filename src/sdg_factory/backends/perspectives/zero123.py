@@ -42,12 +42,35 @@ def on_white(tile: np.ndarray) -> np.ndarray:
     return cutout_on_white(tile, reference_mask_classical(tile))
 
 
+def check_custom_pipeline(path: str) -> str:
+    """The ``custom_pipeline`` code must be local: a ``.py`` file or a folder with ``pipeline.py``
+    (otherwise diffusers would look the name up on the Hub)."""
+    from pathlib import Path
+
+    parameter = "perspectives.zero123.custom_pipeline"
+    check_local_folder(path, "Zero123++ custom pipeline", parameter)
+    code = Path(path)
+    if not (code.is_file() and code.suffix == ".py") and not (code / "pipeline.py").is_file():
+        raise FileNotFoundError(
+            f"'{parameter}' is {path!r}: give the .py file of the Zero123++ pipeline code, or a folder "
+            "holding it as pipeline.py (e.g. the zero123plus-pipeline folder of sudo-ai/zero123plus-v1.2)."
+        )
+    return str(code)
+
+
 @register_perspective_generator("zero123")
 class Zero123PlusPlus:
+    """Six fixed views from one grid call, cached per (model, image, seed).
+
+    The ``custom_pipeline`` code is executed (``trust_remote_code=True``): it is a local file the
+    user named in conf, never one fetched from the Hub.
+    """
+
     name = "zero123"
+    seed_per_view = False  # one grid gives all six views: the step gives every view the same seed
 
     def __init__(self, model_path: str = "", custom_pipeline: str = "", num_inference_steps: int = 28,
-                 device: str = "auto", dtype: str = "float16", **_ignored) -> None:
+                 device: str = "auto", dtype: str = "float16") -> None:
         self.model_path, self.custom_pipeline = model_path, custom_pipeline
         self.steps, self.device, self.dtype = int(num_inference_steps), device, dtype
 
@@ -58,21 +81,26 @@ class Zero123PlusPlus:
         from diffusers import DiffusionPipeline
 
         check_local_folder(self.model_path, "Zero123++ model", "perspectives.zero123.model_path")
-        check_local_folder(self.custom_pipeline, "Zero123++ custom pipeline", "perspectives.zero123.custom_pipeline")
+        code = check_custom_pipeline(self.custom_pipeline)
         device = resolve_device(self.device)
+        torch_dtype = resolve_dtype(self.dtype, device, "perspectives.zero123.dtype")
 
         def load():
-            pipe = DiffusionPipeline.from_pretrained(self.model_path, custom_pipeline=self.custom_pipeline,
-                                                     torch_dtype=resolve_dtype(self.dtype, device))
+            pipe = DiffusionPipeline.from_pretrained(str(self.model_path), custom_pipeline=code,
+                                                     trust_remote_code=True, dtype=torch_dtype,
+                                                     local_files_only=True)
             pipe.set_progress_bar_config(disable=True)
             return pipe.to(device)
 
-        return cached(("zero123", self.model_path, self.custom_pipeline, device, self.dtype), load)
+        return cached(("zero123", str(self.model_path), code, device, str(torch_dtype)), load)
 
     def grid(self, image: np.ndarray, seed: int) -> list[np.ndarray]:
+        """The six views on white for this image and seed; the model runs once for all six."""
         import hashlib
 
-        key = (hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).hexdigest(), int(seed))
+        digest = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).hexdigest()
+        key = (str(self.model_path), str(self.custom_pipeline), self.steps, self.device, self.dtype,
+               image.shape, digest, int(seed))
         if key not in _GRIDS:
             import torch
             from PIL import Image
@@ -80,7 +108,7 @@ class Zero123PlusPlus:
             pipe = self._pipeline()
             out = pipe(Image.fromarray(np.ascontiguousarray(image[..., :3])), num_inference_steps=self.steps,
                        generator=torch.Generator(device="cpu").manual_seed(int(seed) % 2**63)).images[0]
-            _GRIDS.clear()
+            _GRIDS.clear()  # one image's grid at a time: the six views of a run share one seed
             _GRIDS[key] = [on_white(t) for t in split_grid(np.asarray(out.convert("RGB")))]
         return _GRIDS[key]
 

@@ -11,6 +11,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from sdg_factory.backends.config_keys import check_keys
+
 
 @runtime_checkable
 class TextGenerator(Protocol):
@@ -34,8 +36,9 @@ def register_text_generator(name: str) -> Callable:
     return decorate
 
 
-def build_text_generator(config: dict[str, Any]) -> TextGenerator:
-    """Build the backend named by ``config['backend']`` (``openai_chat`` or ``transformers``)."""
+def build_text_generator(config: dict[str, Any], section: str = "the text backend's config") -> TextGenerator:
+    """Build the backend named by ``config['backend']`` (``openai_chat`` or ``transformers``);
+    a key its constructor does not take is an error naming it and ``section``."""
     for module in ("openai_chat", "transformers_local"):
         try:
             importlib.import_module(f"sdg_factory.backends.text.{module}")
@@ -46,4 +49,5 @@ def build_text_generator(config: dict[str, Any]) -> TextGenerator:
     name = config.pop("backend")
     if name not in _REGISTRY:
         raise ValueError(f"unknown text backend {name!r}; available: {sorted(_REGISTRY)}")
+    check_keys(_REGISTRY[name], config, section)
     return _REGISTRY[name](**config)

@@ -119,10 +119,15 @@ def generate_perspectives(white_image: np.ndarray, params: dict, seed: int) -> d
     backend = params["perspective_generator"]
     cfg = params["perspectives"]
     backend_config = dict(cfg.get(backend) or {})
-    views = build_perspective_generator(backend, backend_config).views(parse_views(cfg["views"]))
+    generator = build_perspective_generator(backend, backend_config)
+    views = generator.views(parse_views(cfg["views"]))
+
+    def view_seed(i: int, view) -> int:  # zero123 renders all views in one seeded call
+        return item_seed(seed, f"02/{view.name(i)}" if getattr(generator, "seed_per_view", True) else "02/all_views")
+
     return {
         view.name(i): partial(_perspective_item, backend, backend_config, view, i, white_image,
-                              item_seed(seed, f"02/{view.name(i)}"), params["max_retries"])
+                              view_seed(i, view), params["max_retries"])
         for i, view in enumerate(views)
     }
 
@@ -143,7 +148,8 @@ def generate_scene_prompts(project_info: str, system_prompt: str, params: dict, 
     else:
         from sdg_factory.backends.text import build_text_generator
 
-        generator = build_text_generator({"backend": cfg["backend"], **(cfg.get(cfg["backend"]) or {})})
+        generator = build_text_generator({"backend": cfg["backend"], **(cfg.get(cfg["backend"]) or {})},
+                                         section=f"prompts.{cfg['backend']}")
         generator.health_check()
         prompts = llm_prompts(generator, system_prompt or "", project_info or "", params["object_name"], count,
                               item_seed(seed, "03_prompts") % 2**31, params["max_retries"])
@@ -257,6 +263,9 @@ def _yolo_item(loader, label: str) -> dict:
     return {"image": loader()["image"], "label": label}
 
 
+NODE_ANNOTATION_KEYS = ("min_part_area",)  # read by the step itself, not by the annotator
+
+
 def annotate_dataset(scene_dataset: dict, combined_images: dict, input_image: np.ndarray,
                      reference_mask: np.ndarray, params: dict, seed: int) -> YoloItems:
     """Step 6: segment the object in every image from the reference → YOLO-seg train/val."""
@@ -267,7 +276,8 @@ def annotate_dataset(scene_dataset: dict, combined_images: dict, input_image: np
         return YoloItems(names, {})
     source = combined_images if params["enable_qwen_augmentation"] else scene_dataset
     cfg = params["annotation"]
-    annotator = build_annotator(cfg, input_image, reference_mask)
+    annotator = build_annotator({k: v for k, v in cfg.items() if k not in NODE_ANNOTATION_KEYS},
+                                input_image, reference_mask)
     stems = sorted(source)
     items, labels = {}, {}
     batch = max(1, int(annotator.batch_size))
