@@ -163,7 +163,8 @@ def footprint(kind: str) -> list[Box | Wedge]:
         return ic_package(7, (8.6, 3.9), 1.27, quad=False)
     if kind == "qfp32":
         return ic_package(8, (7.0, 7.0), 0.8, quad=True)
-    raise ValueError(f"unknown component kind {kind!r}")
+    raise ValueError(f"unknown component kind {kind!r} in pcba_setup.boards.<board>.layout.kinds "
+                     "(parameters_pcba.yml); use capacitor, resistor, soic8, soic14 or qfp32")
 
 
 # --- USD authoring ----------------------------------------------------------------------

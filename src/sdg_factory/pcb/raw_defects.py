@@ -52,4 +52,5 @@ def submask(defect: str, size: int, seed: int, partition_id: str) -> np.ndarray:
         return _scratch(rng, size)
     if defect == "discoloration":
         return cv2.GaussianBlur(_blob(rng, size, 1.1, 0.25), (0, 0), size / 24).__ge__(128).astype(np.uint8) * 255
-    raise ValueError(f"unknown defect type {defect!r}")
+    raise ValueError(f"unknown defect type {defect!r} in pcba_setup.raw_defects.defects (parameters_pcba.yml); "
+                     "use bridge, excess_solder, missing, scratch or discoloration")

@@ -51,7 +51,8 @@ def build_anomaly_detector(config: dict[str, Any]) -> AnomalyDetector:
     try:
         return _REGISTRY[name](**config)
     except TypeError as exc:
-        raise ValueError(f"anomaly-detection backend {name!r}: bad settings {config} ({exc})") from exc
+        raise ValueError(f"anomaly-detection backend {name!r}: bad settings {config} ({exc}); fix "
+                         "anomaly_detection.detector in parameters_anomaly_detection.yml") from exc
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:

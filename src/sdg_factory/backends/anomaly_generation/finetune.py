@@ -75,8 +75,9 @@ class _Loss:
         self.in_channels = pipe.unet.config.in_channels
         if self.in_channels != 9:
             raise FinetuneError(f"the base UNet has {self.in_channels} input channels; an inpainting "
-                                "UNet has 9 (latents, mask, masked-image latents). Point "
-                                "'finetune.base_model' at an inpainting pipeline.")
+                                "UNet has 9 (latents, mask, masked-image latents). Put an inpainting pipeline "
+                                "where the catalog entry anomaly_pretrained_model points "
+                                "(<dig_url_root>/models/pretrained/inpainting).")
 
     def encode_text(self, prompts: list[str]):
         import torch
@@ -144,7 +145,8 @@ def finetune_inpainting(base_model: str, train: Sequence[Callable[[], InpaintExa
         pipe = DiffusionPipeline.from_pretrained(str(base_model), dtype=torch.float32, local_files_only=True)
     except (OSError, ValueError) as exc:
         raise FinetuneError(f"cannot load the base inpainting pipeline from {base_model}: {exc}. Put a diffusers "
-                            "inpainting pipeline there (models/pretrained) or set 'finetune.base_model'.") from exc
+                            "inpainting pipeline there, or point the catalog entry anomaly_pretrained_model "
+                            "at one.") from exc
     pipe.to(device)
     pipe.vae.requires_grad_(False)
     pipe.text_encoder.requires_grad_(False)

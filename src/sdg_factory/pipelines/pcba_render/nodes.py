@@ -47,7 +47,8 @@ def render_scan_grid(pcb_usd_assets: dict[str, Callable], pcba_target: dict, day
     globs = day0_image.get("semantics") or []
     prims = load_primitives(stage, globs)
     if not prims:
-        raise ValueError(f"{ASSETS}/{key} has no Cube or Mesh geometry to render")
+        raise ValueError(f"{ASSETS}/{key} has no Cube or Mesh geometry to render; author the board as Cube/Mesh "
+                         "prims, or render it with Omniverse Kit and pass --params render_dir=<its trigger_0000/>")
     if not any(p.labels for p in prims):
         raise CookbookError(
             f"no prim of {ASSETS}/{key} is labelled: the USD carries no semantics attributes and the "
