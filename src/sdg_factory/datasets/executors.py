@@ -50,7 +50,10 @@ def limit_threads(threads: int) -> None:
         os.environ[var] = str(threads)
     import cv2
 
-    cv2.setNumThreads(threads)
+    # a forked worker inherits the parent's OpenCV pool, already capped by ProcessExecutor.run;
+    # setting it again there can deadlock on the parent's (absent) pool threads
+    if cv2.getNumThreads() != threads:
+        cv2.setNumThreads(threads)
     torch = sys.modules.get("torch")  # only if already imported: never pay torch's import here
     if torch is not None:
         torch.set_num_threads(threads)
@@ -76,6 +79,17 @@ class ProcessExecutor:
     def run(self, fn: Callable, jobs: Iterable[tuple[str, Any]]) -> Iterator[JobResult]:
         ctx = multiprocessing.get_context(self.mp_context)
         window = 2 * self.max_workers
+        cv2 = sys.modules.get("cv2") if self.mp_context == "fork" else None
+        previous = cv2.getNumThreads() if cv2 is not None else None
+        if cv2 is not None:  # forked workers copy this setting (see limit_threads)
+            cv2.setNumThreads(self.threads_per_worker)
+        try:
+            yield from self._run(ctx, window, fn, jobs)
+        finally:
+            if cv2 is not None:
+                cv2.setNumThreads(previous)
+
+    def _run(self, ctx, window: int, fn: Callable, jobs: Iterable[tuple[str, Any]]) -> Iterator[JobResult]:
         with ProcessPoolExecutor(max_workers=self.max_workers, mp_context=ctx, initializer=limit_threads,
                                  initargs=(self.threads_per_worker,)) as pool:
             pending: dict = {}
