@@ -111,7 +111,8 @@ def test_viz_build_has_layers_and_previews_for_every_pipeline(tmp_path):
     counts = {t["name"]: t for t in nodes["scene_generation.plan"]["preview"]["data"]}["count of scenes.archetype"]
     assert sum(counts["y"]) == len(plan["scenes"])
     # the metrics figure of defects_export is the PNG on disk
-    assert nodes["defects_metrics_plot"]["preview"] == base64.b64encode((run / "defects/metrics.png").read_bytes()).decode()
+    figure = (run / "defects/metrics.png").read_bytes()
+    assert nodes["defects_metrics_plot"]["preview"] == base64.b64encode(figure).decode()
     # masks are drawn over their defect images: the sheet has colour, a mask alone has none
     masks = _png(nodes["anomaly_masks"]["preview"]).astype(int)
     assert np.abs(masks[..., 2] - masks[..., 1]).max() > 60

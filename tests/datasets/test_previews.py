@@ -59,8 +59,8 @@ def test_mask_preview_drawn_over_its_images(tmp_path):
     _images(tmp_path, ["MAT/a"])
     mask = np.zeros((60, 60), np.uint8)
     mask[20:40, 20:40] = 255
-    masks = PartitionedDataset(path=str(tmp_path / "masks"), dataset={"type": ImageDataset, "load_args": {"mode": "gray"}},
-                               filename_suffix=".png", progress=False)
+    masks = PartitionedDataset(path=str(tmp_path / "masks"), filename_suffix=".png", progress=False,
+                               dataset={"type": ImageDataset, "load_args": {"mode": "gray"}})
     masks.save({"MAT/a": mask})
 
     sheet = _png(masks.preview(tile=60, overlay="../images"))  # one tile, at (2, 2), unscaled
@@ -137,7 +137,8 @@ def test_metrics_json_previews_as_plotly_bars(tmp_path):
     assert traces["entries.rois"]["x"] == ["IC/bridge", "MAT/missing"] and traces["entries.rois"]["y"] == [3, 8]
     assert traces["entries.images"]["y"] == [0, 4]
     assert traces["train_loss"]["type"] == "scatter" and traces["train_loss"]["y"] == [0.5, 0.4, 0.3]
-    assert (traces["count of scenes.archetype"]["x"], traces["count of scenes.archetype"]["y"]) == (["lab", "office"], [1, 2])
+    archetypes = traces["count of scenes.archetype"]
+    assert (archetypes["x"], archetypes["y"]) == (["lab", "office"], [1, 2])
     assert fig["layout"]["title"]["text"] == "t"
     json.dumps(fig)  # plain JSON for the front end
 

@@ -77,5 +77,6 @@ class MaskedImageFolder(BasePartitionsDataset):
         images = []
         for pid in sorted(self._list_partitions())[:limit]:
             item = self._load_partition(pid)
-            images.append(item["image"] if item["mask"] is None else overlay_mask(item["image"], item["mask"], (0, 255, 0), 0.25))
+            image, mask = item["image"], item["mask"]
+            images.append(image if mask is None else overlay_mask(image, mask, (0, 255, 0), alpha=0.25))
         return ImagePreview(image_to_preview(contact_sheet(images, tile=tile), max_side=1024))

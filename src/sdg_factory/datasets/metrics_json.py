@@ -42,8 +42,9 @@ def _traces(key: str, value: Any) -> list[dict]:
     if numbers:
         return [_bars(key, numbers)]
     # a mapping of mappings ({"IC/bridge": {"images": 0, "rois": 0}, …}): one trace per inner key
-    inner = sorted({k for v in value.values() if isinstance(v, dict) for k, n in v.items() if _number(n)})
-    return [_bars(f"{key}.{name}", {k: v[name] for k, v in value.items() if isinstance(v, dict) and _number(v.get(name))})
+    rows = {k: v for k, v in value.items() if isinstance(v, dict)}
+    inner = sorted({name for row in rows.values() for name, n in row.items() if _number(n)})
+    return [_bars(f"{key}.{name}", {k: row[name] for k, row in rows.items() if _number(row.get(name))})
             for name in inner]
 
 
@@ -51,10 +52,10 @@ def metrics_figure(data: dict, values: list[str] | None = None, counts: list[str
                    title: str | None = None) -> dict:
     """A Plotly figure (plain JSON) of the numbers in ``data``.
 
-    ``values``: dotted keys; a number is one bar, a mapping of numbers one bar per entry, a mapping
-    of mappings one trace per inner key, a list of numbers a line (e.g. a loss per step). ``counts``: dotted keys through lists of records
-    (``scenes.archetype``); each distinct value found is one bar of its count. With neither, every
-    top-level number of ``data``."""
+    ``values``: dotted keys; a number is one bar, a mapping of numbers one bar per entry, a
+    mapping of mappings one trace per inner key, a list of numbers a line (a loss per step).
+    ``counts``: dotted keys through lists of records (``scenes.archetype``); each distinct value
+    found is one bar of its count. With neither, every top-level number of ``data``."""
     traces: list[dict] = []
     if values is None and counts is None:
         numbers = {k: v for k, v in data.items() if _number(v)}
