@@ -7,8 +7,9 @@ wherever it already has the dataset (JSON, YAML, text, pandas, matplotlib).
 from sdg_factory.datasets.failures import PartitionFailuresError
 from sdg_factory.datasets.image import ImageDataset
 from sdg_factory.datasets.jsonl import JSONLinesDataset
+from sdg_factory.datasets.metrics_json import MetricsJSONDataset
 from sdg_factory.datasets.npy import NpyDataset
-from sdg_factory.datasets.partitioned import PartitionedDataset
+from sdg_factory.datasets.partitioned import PartitionedDataset, PartitionedTableDataset
 from sdg_factory.datasets.render_folder import ReplicatorRenderFolderDataset
 from sdg_factory.datasets.roi_crops import RoiCropDataset
 from sdg_factory.datasets.usd import UsdStageDataset
@@ -16,9 +17,11 @@ from sdg_factory.datasets.usd import UsdStageDataset
 __all__ = [
     "ImageDataset",
     "JSONLinesDataset",
+    "MetricsJSONDataset",
     "NpyDataset",
     "PartitionFailuresError",
     "PartitionedDataset",
+    "PartitionedTableDataset",
     "ReplicatorRenderFolderDataset",
     "RoiCropDataset",
     "UsdStageDataset",

@@ -70,8 +70,13 @@ class MaskedImageFolder(BasePartitionsDataset):
         return pid
 
     def preview(self, limit: int = 16, tile: int = 128) -> ImagePreview:
+        """The first images as a contact sheet, each with its object mask (when known) outlined."""
         from sdg_factory.datasets.image import image_to_preview
-        from sdg_factory.imaging.contact_sheet import contact_sheet
+        from sdg_factory.imaging.contact_sheet import contact_sheet, overlay_mask
 
-        images = [self._load_partition(pid)["image"] for pid in sorted(self._list_partitions())[:limit]]
+        images = []
+        for pid in sorted(self._list_partitions())[:limit]:
+            item = self._load_partition(pid)
+            image, mask = item["image"], item["mask"]
+            images.append(image if mask is None else overlay_mask(image, mask, (0, 255, 0), alpha=0.25))
         return ImagePreview(image_to_preview(contact_sheet(images, tile=tile), max_side=1024))

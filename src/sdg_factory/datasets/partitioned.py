@@ -9,7 +9,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 from kedro.io.core import parse_dataset_definition
-from kedro_datasets._typing import ImagePreview
+from kedro_datasets._typing import ImagePreview, TablePreview
 
 from sdg_factory.datasets._fs import full_path, is_hidden, is_object_store, temp_sibling
 from sdg_factory.datasets.partitions import BasePartitionsDataset
@@ -119,9 +119,15 @@ class PartitionedDataset(BasePartitionsDataset):
             raise
         return pid
 
-    def preview(self, limit: int = 16, tile: int = 128) -> ImagePreview:
-        """A contact sheet of the first ``limit`` image partitions, for kedro-viz."""
-        return ImagePreview(_images_preview(self, limit, tile))
+    def preview(self, limit: int = 16, tile: int = 128, colormap: str | None = None,
+                overlay: str | None = None) -> ImagePreview:
+        """A contact sheet of the first ``limit`` image partitions, for kedro-viz.
+
+        ``colormap`` (e.g. ``inferno``) paints 2-D arrays (anomaly maps, gray masks) in colour;
+        ``overlay`` names a folder of images with the same partition ids (relative to this
+        dataset's path, e.g. ``../images``, or a full URL): each partition is then drawn as a mask
+        over its image. Set them under ``metadata: kedro-viz: preview_args:`` in the catalog."""
+        return ImagePreview(_images_preview(self, limit, tile, colormap, overlay))
 
     def load_partition(self, pid: str) -> Any:
         """Load one partition by id (raises a clear error when it does not exist)."""
@@ -130,15 +136,55 @@ class PartitionedDataset(BasePartitionsDataset):
         return self._load_partition(pid)
 
 
-def _images_preview(dataset: PartitionedDataset, limit: int, tile: int) -> str:
+def _images_preview(dataset: PartitionedDataset, limit: int, tile: int, colormap: str | None = None,
+                    overlay: str | None = None) -> str:
     import numpy as np
 
     from sdg_factory.datasets.image import image_to_preview
-    from sdg_factory.imaging.contact_sheet import contact_sheet
+    from sdg_factory.imaging.contact_sheet import colourise, contact_sheet, overlay_mask
 
+    backdrop = _overlay_folder(dataset, overlay) if overlay else None
     images = []
     for pid in sorted(dataset._list_partitions())[:limit]:
         value = dataset._load_partition(pid)
-        if isinstance(value, np.ndarray) and value.ndim in (2, 3):
-            images.append(value)
+        if not (isinstance(value, np.ndarray) and value.ndim in (2, 3)):
+            continue
+        if backdrop is not None and pid in backdrop:
+            value = overlay_mask(backdrop[pid](), value)
+        elif colormap and value.ndim == 2:
+            value = colourise(value, colormap)
+        images.append(value)
+    if not images:
+        raise DatasetError(f"nothing to preview: no image partitions in '{dataset._path}' yet")
     return image_to_preview(contact_sheet(images, tile=tile), max_side=1024)
+
+
+def _overlay_folder(dataset: PartitionedDataset, overlay: str) -> dict:
+    """The images a mask preview is drawn over: ``overlay`` relative to ``dataset``'s path, or a URL."""
+    if "://" in overlay or posixpath.isabs(overlay):
+        path = overlay
+    else:
+        path = full_path(dataset._protocol, posixpath.normpath(posixpath.join(dataset._root, overlay)))
+    images = PartitionedDataset(path=path, dataset={"type": "sdg_factory.datasets.ImageDataset",
+                                                    "load_args": {"mode": "rgb"}},
+                                filename_suffix=dataset._suffix,
+                                credentials=dataset._dataset_config.get("credentials"),
+                                fs_args=dataset._dataset_config.get("fs_args"))
+    return images.load()
+
+
+class PartitionedTableDataset(PartitionedDataset):
+    """A :class:`PartitionedDataset` of text, JSON or YAML files that previews as a table.
+
+    Loads and saves exactly like ``PartitionedDataset``; kedro-viz shows one row per partition
+    (its id and the start of its content) instead of a contact sheet."""
+
+    def preview(self, nrows: int = 20, width: int = 400) -> TablePreview:
+        import json
+
+        rows = []
+        for pid in sorted(self._list_partitions())[:nrows]:
+            value = self._load_partition(pid)
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+            rows.append([pid, text if len(text) <= width else text[: width - 1] + "…"])
+        return TablePreview({"index": list(range(len(rows))), "columns": ["partition", "content"], "data": rows})

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 from kedro.io import DatasetError
+from kedro_datasets._typing import TablePreview
 from kedro_datasets.pandas import SQLTableDataset
 from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Text, delete, insert, select
 
@@ -129,9 +130,9 @@ class SceneHistoryDataset(SQLTableDataset):
             conn.execute(delete(self._table).where(self._table.c.scene_id.in_([r["scene_id"] for r in rows])))
             conn.execute(insert(self._table), rows)
 
-    def preview(self, nrows: int = 10) -> dict:
+    def preview(self, nrows: int = 10) -> TablePreview:
         """The newest rows, for kedro-viz."""
         frame = self.load().tail(nrows).copy()
         frame["variation_tags"] = frame["variation_tags"].map(", ".join)
         frame["generated_at"] = frame["generated_at"].map(lambda t: t.isoformat())
-        return frame.to_dict(orient="split")
+        return TablePreview(frame.to_dict(orient="split"))

@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+from kedro_datasets._typing import ImagePreview
 
 _ABSENT = {"", "none", "null", "None"}
 
@@ -80,3 +81,18 @@ class UserInputDataset(AbstractDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {"source": self._filepath, "sample": self._sample}
+
+    def preview(self, limit: int = 16, tile: int = 128) -> ImagePreview:
+        """An image input (or a folder of them, as a contact sheet), for kedro-viz; other inputs
+        (text files) set ``preview: false`` in the catalog."""
+        import numpy as np
+
+        from sdg_factory.datasets.image import image_to_preview
+        from sdg_factory.imaging.contact_sheet import contact_sheet
+
+        value = self.load()
+        if isinstance(value, dict):  # a folder: {id: loader}
+            value = contact_sheet([value[k]() for k in sorted(value)[:limit]], tile=tile) if value else None
+        if not isinstance(value, np.ndarray):
+            raise DatasetError(f"no image to preview for the input '{self._filepath or 'none'}'")
+        return ImagePreview(image_to_preview(value, max_side=1024))
