@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# diffusers copies local custom-pipeline code (the tiny Zero123++ stand-in) into this cache:
+# keep it out of the user's ~/.cache
+os.environ.setdefault("HF_MODULES_CACHE", os.path.join(tempfile.gettempdir(), "sdg-factory-tests-hf-modules"))
 
 from pathlib import Path  # noqa: E402
 
