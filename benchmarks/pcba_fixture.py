@@ -20,13 +20,14 @@ def board_params(board: str = "0603_H100") -> dict:
     return doc["pcba_setup"]["boards"][board]
 
 
-def render_jobs(board: str = "0603_H100", seed: int = 1) -> dict:
-    """``{cell: partial(render_cell, …)}`` for every cell of the board's scan grid."""
+def render_jobs(board: str = "0603_H100", seed: int = 1, resolution: tuple[int, int] | None = None) -> dict:
+    """``{cell: partial(render_cell, …)}`` for every cell of the board's scan grid (at the
+    cookbook's resolution, or ``resolution``)."""
     spec = board_params(board)
     prims = load_primitives(build_board_stage(board, spec["layout"], seed),
                             spec["cookbooks"]["day0_image"].get("semantics"))
     grid = spec["cookbooks"]["day0_image"]["scan_grid"]
-    cells = scan_grid(scene_bounds(prims), grid["x_num"], grid["y_num"], grid["resolution"])
+    cells = scan_grid(scene_bounds(prims), grid["x_num"], grid["y_num"], resolution or grid["resolution"])
     ids = semantic_ids(prims)
     colors = semantic_palette(ids, 11)
     return {c.cell: functools.partial(render_cell, c, prims_in(prims, c.rect), ids, colors, seed) for c in cells}
