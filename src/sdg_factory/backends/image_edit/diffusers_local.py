@@ -56,7 +56,9 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
             raise ImageEditError(
                 f"no diffusers pipeline at '{model_path}' (model_index.json not found). Download the "
                 f"model into that folder first (e.g. `huggingface-cli download <model id> --local-dir "
-                f"{model_path}`) or set image_edit.diffusers.model_path in conf/gpu/parameters_pcba_restyle.yml."
+                f"{model_path}`) or set model_path: pcba_restyle.backends.diffusers.model_path "
+                "(conf/gpu/parameters_pcba_restyle.yml) or reference_object.<step>.editor.model_path "
+                "(conf/gpu/parameters_reference_object.yml)."
             )
         cls = getattr(diffusers, pipeline_class, None)
         if cls is None:
