@@ -32,7 +32,7 @@ def _dtype(name: str, device: str):
     import torch
 
     if name in ("auto", None):
-        if device == "cuda":
+        if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float16 if device == "mps" else torch.float32
     try:
@@ -46,7 +46,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
     """The pipeline for this folder/class/device/dtype, loaded on first use and then cached."""
     import diffusers
 
-    device = device or best_device()
+    device = best_device(device)  # None or "auto": CUDA, then MPS, then CPU
     key = (str(Path(model_path).resolve()), pipeline_class, device, str(torch_dtype), bool(cpu_offload))
     with _LOCK:
         if key in _PIPELINES:
@@ -69,7 +69,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
         dtype = _dtype(torch_dtype, device)
         logger.info("loading %s from %s on %s (%s)", pipeline_class, model_path, device, dtype)
         pipe = cls.from_pretrained(str(folder), dtype=dtype, local_files_only=True)
-        if cpu_offload and device == "cuda":
+        if cpu_offload and device.startswith("cuda"):
             pipe.enable_model_cpu_offload()
         else:
             pipe.to(device)
