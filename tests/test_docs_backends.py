@@ -96,7 +96,8 @@ def _registry(interface: str) -> dict[str, Any]:
         return {}
     else:  # pragma: no cover
         raise KeyError(interface)
-    return dict(_REGISTRY)
+    # only the project's own backends (tests register throwaway ones in the same registries)
+    return {name: f for name, f in _REGISTRY.items() if getattr(f, "__module__", "").startswith("sdg_factory.")}
 
 
 def names(interface: str) -> set[str]:
