@@ -58,3 +58,10 @@ def test_unknown_pipeline_class_is_named(tiny_qwen_folder):
                                  "pipeline_class": "NoSuchPipeline"})
     with pytest.raises(ValueError, match="NoSuchPipeline"):
         editor.health_check()
+
+
+def test_device_auto_picks_the_best_device(tiny_qwen_folder):
+    """``device: auto`` in conf means the best device, as for the other diffusers backends."""
+    editor = build_image_editor({"backend": "diffusers", "model_path": str(tiny_qwen_folder), "device": "auto"})
+    assert editor.pipeline.device.type == diffusers_local.best_device()
+    diffusers_local.unload_pipelines()

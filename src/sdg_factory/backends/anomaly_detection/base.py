@@ -38,11 +38,19 @@ def register_anomaly_detector(name: str) -> Callable:
 
 
 def build_anomaly_detector(config: dict[str, Any]) -> AnomalyDetector:
-    """Build the backend named by ``config['backend']`` (default ``patch_stats``) with the rest."""
+    """Build the backend named by ``config['backend']`` (default ``patch_stats``) with the rest.
+
+    Settings may be flat (``{"backend": "patch_stats", "grid": 32}``) or in one section per
+    backend (``{"backend": "pyimgano", "patch_stats": {...}, "pyimgano": {"model": ...}}``): only
+    the chosen backend's section is used, so switching ``backend`` in an environment or with
+    ``--params`` does not hand the other backend's settings to this one.
+    """
     from sdg_factory.backends.anomaly_detection import patch_stats, pyimgano_adapter  # noqa: F401
 
     config = dict(config or {})
     name = config.pop("backend", "patch_stats")
+    sections = {k: config.pop(k) for k in list(config) if k in _REGISTRY and isinstance(config[k], dict)}
+    config.update(sections.get(name) or {})
     if name not in _REGISTRY:
         raise ValueError(
             f"unknown anomaly-detection backend {name!r} (parameter 'anomaly_detection.detector.backend'); "

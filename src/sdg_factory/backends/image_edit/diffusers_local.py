@@ -32,7 +32,7 @@ def _dtype(name: str, device: str):
     import torch
 
     if name in ("auto", None):
-        if device == "cuda":
+        if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float16 if device == "mps" else torch.float32
     try:
@@ -46,7 +46,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
     """The pipeline for this folder/class/device/dtype, loaded on first use and then cached."""
     import diffusers
 
-    device = device or best_device()
+    device = best_device(device)  # None or "auto": CUDA, then MPS, then CPU
     key = (str(Path(model_path).resolve()), pipeline_class, device, str(torch_dtype), bool(cpu_offload))
     with _LOCK:
         if key in _PIPELINES:
@@ -56,7 +56,9 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
             raise ImageEditError(
                 f"no diffusers pipeline at '{model_path}' (model_index.json not found). Download the "
                 f"model into that folder first (e.g. `huggingface-cli download <model id> --local-dir "
-                f"{model_path}`) or set image_edit.diffusers.model_path in conf/gpu/parameters_pcba_restyle.yml."
+                f"{model_path}`) or set model_path: pcba_restyle.backends.diffusers.model_path "
+                "(conf/gpu/parameters_pcba_restyle.yml) or reference_object.<step>.editor.model_path "
+                "(conf/gpu/parameters_reference_object.yml)."
             )
         cls = getattr(diffusers, pipeline_class, None)
         if cls is None:
@@ -67,7 +69,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
         dtype = _dtype(torch_dtype, device)
         logger.info("loading %s from %s on %s (%s)", pipeline_class, model_path, device, dtype)
         pipe = cls.from_pretrained(str(folder), dtype=dtype, local_files_only=True)
-        if cpu_offload and device == "cuda":
+        if cpu_offload and device.startswith("cuda"):
             pipe.enable_model_cpu_offload()
         else:
             pipe.to(device)
