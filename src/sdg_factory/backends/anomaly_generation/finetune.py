@@ -167,6 +167,9 @@ def finetune_inpainting(base_model: str, train: Sequence[Callable[[], InpaintExa
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=float(learning_rate), weight_decay=1e-2)
     loss_fn = _Loss(pipe, model, device, int(resolution))
+    if mixed_precision not in ("auto", "bf16", "no"):
+        raise FinetuneError(f"unknown mixed_precision {mixed_precision!r} ('finetune.mixed_precision'): "
+                            "use auto, bf16 or no")
     amp = device.startswith("cuda") and mixed_precision in ("auto", "bf16")
 
     val_examples = [load() for load in validation]

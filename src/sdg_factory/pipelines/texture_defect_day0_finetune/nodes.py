@@ -97,7 +97,7 @@ def finetune_anomalygen(train: list[dict], validation: list[dict], pretrained: A
         steps=int(config.get("steps", 1000)), learning_rate=float(config.get("learning_rate", 1e-4)),
         batch_size=int(config.get("batch_size", 4)), resolution=int(config.get("resolution", 512)),
         lora_rank=int(config.get("lora_rank", 8)), seed=int(seed) % (2**31), device=config.get("device", "auto"),
-        log_every=int(config.get("log_every", 50)))
+        mixed_precision=str(config.get("mixed_precision", "auto")), log_every=int(config.get("log_every", 50)))
     record = {"backend": "diffusers", "base_model": pretrained.url, "finetune": config,
               "validation_loss": metrics["validation_loss_after"]}
     return ModelArtifact(pipe, record), {**metrics, "base_model": pretrained.url}
