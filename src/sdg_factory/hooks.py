@@ -1,8 +1,9 @@
-"""Project hooks: provenance before a run, the failure summary after it."""
+"""Project hooks: provenance before a run, the failure summary after it, models freed between steps."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -50,3 +51,28 @@ class FailureSummaryHooks:
         failures = RUN_FAILURES.drain()
         if failures:
             logger.error(str(PartitionFailuresError(failures)))
+
+
+# backends whose models serve one step only, and how to drop them: (module, unload function)
+SINGLE_STEP_MODELS = (
+    ("sdg_factory.backends.perspectives._models", "unload_all"),        # reference_object step 2
+    ("sdg_factory.backends.text_to_image.diffusers_local", "unload_pipelines"),  # scene images
+)
+
+
+class ModelMemoryHooks:
+    """Frees the models of single-step backends once a step's outputs are written.
+
+    Perspective generators and text-to-image pipelines run inside the lazy save of one dataset;
+    keeping them while the next step loads its own model (the image editor, SAM2) would need
+    both in GPU memory. Image editors stay loaded: reference_object uses one in steps 1, 4 and 5.
+    """
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node) -> None:
+        for module_name, unload in SINGLE_STEP_MODELS:
+            module = sys.modules.get(module_name)  # not imported: nothing loaded, import nothing
+            if module is not None:
+                dropped = getattr(module, unload)()
+                if dropped:
+                    logger.info("freed %d model(s) of %s after saving %s", dropped, module_name, dataset_name)

@@ -2,9 +2,9 @@
 
 from kedro.config import OmegaConfigLoader
 
-from sdg_factory.hooks import FailureSummaryHooks, ProvenanceHooks
+from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
 
-HOOKS = (ProvenanceHooks(), FailureSummaryHooks())
+HOOKS = (ProvenanceHooks(), FailureSummaryHooks(), ModelMemoryHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -196,3 +196,21 @@ def test_zero123_custom_pipeline_as_a_py_file_and_missing_code(zero123_folder, t
     gen = build_perspective_generator("zero123", {"model_path": str(zero123_folder), "custom_pipeline": str(empty)})
     with pytest.raises(FileNotFoundError, match="perspectives.zero123.custom_pipeline.*pipeline.py"):
         gen.generate(image, None, views[0], 0, seed=1)
+
+
+def test_the_perspective_model_is_freed_once_its_step_is_saved(zero123_folder):
+    """``ModelMemoryHooks``: after a dataset save the single-step caches are empty, so the next
+    step's model (the image editor) does not share the GPU with the perspective model."""
+    from sdg_factory.backends.perspectives import _models
+    from sdg_factory.hooks import ModelMemoryHooks
+    from sdg_factory.settings import HOOKS
+
+    assert any(isinstance(hook, ModelMemoryHooks) for hook in HOOKS)
+    gen = build_perspective_generator("zero123", {"model_path": str(zero123_folder),
+                                                  "custom_pipeline": str(PIPELINE_FOLDER), "num_inference_steps": 2})
+    pipe = gen._pipeline()
+    assert pipe in _models._MODELS.values()
+    ModelMemoryHooks().after_dataset_saved("reference_object.perspectives", {}, node=None)
+    assert not _models._MODELS
+    assert gen._pipeline() is not pipe  # loaded again on demand
+    assert _models.unload_all() == 1 and _models.unload_all() == 0

@@ -18,11 +18,15 @@ def cached(key: tuple, factory: Callable[[], Any]) -> Any:
     return _MODELS[key]
 
 
-def unload_all() -> None:
-    """Drop every loaded pipeline and free accelerator memory (between pipeline steps)."""
-    _MODELS.clear()
-    gc.collect()
-    free_accelerator_memory()
+def unload_all() -> int:
+    """Drop every loaded pipeline and free accelerator memory (between pipeline steps); returns
+    how many were dropped (0: nothing to do, nothing collected)."""
+    count = len(_MODELS)
+    if count:
+        _MODELS.clear()
+        gc.collect()
+        free_accelerator_memory()
+    return count
 
 
 def resolve_device(device: str | None = "auto") -> str:

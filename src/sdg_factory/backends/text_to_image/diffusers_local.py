@@ -79,7 +79,8 @@ def unload_pipelines() -> int:
     with _LOCK:
         count = len(_PIPELINES)
         _PIPELINES.clear()
-    free_accelerator_memory()
+    if count:
+        free_accelerator_memory()
     return count
 
 
