@@ -95,7 +95,7 @@ def test_transformers_backend_loads_once_uses_the_chat_template_and_is_seeded(ti
     assert isinstance(first, str) and first
     again = build_text_generator({"backend": "transformers", "model_path": str(tiny_lm_folder), "device": "cpu"})
     assert again.generate(MESSAGES, seed=1, max_tokens=8) == first
-    assert len(transformers_local._MODELS) == 1
+    assert len(transformers_local.MODELS) == 1
     assert any(llm.generate(MESSAGES, seed=s, max_tokens=8) != first for s in (2, 3, 4))
     model, tokenizer = transformers_local.load_causal_lm(str(tiny_lm_folder), "cpu")
     assert transformers_local.format_chat(tokenizer, MESSAGES) == (

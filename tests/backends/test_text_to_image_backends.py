@@ -206,9 +206,9 @@ def test_diffusers_loads_a_saved_pipeline_once_and_generates_seeded_images(tiny_
     request = TextToImageRequest("a kitchen", seed=3, width=70, height=40, negative_prompt="blurry")
     first = backend.generate(request)
     assert first.shape == (40, 64, 3) and first.dtype == np.uint8  # width rounded down to the multiple
-    assert len(diffusers_local._PIPELINES) == 1
+    assert len(diffusers_local.PIPELINES) == 1
     again = build_text_to_image(config).generate(request)  # a new backend object reuses the loaded pipeline
-    assert len(diffusers_local._PIPELINES) == 1
+    assert len(diffusers_local.PIPELINES) == 1
     assert np.array_equal(first, again)
     other = backend.generate(TextToImageRequest("a kitchen", seed=4, width=64, height=40))
     assert not np.array_equal(first, other)

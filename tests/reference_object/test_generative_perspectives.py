@@ -83,7 +83,7 @@ def test_qwen_multicamera_loads_the_lora_once_and_edits_each_view(qwen_folders, 
     with_folder = generate(lora_folder)
     assert len(loads) == 1 and loads[0]["local_files_only"] is True
     assert loads[0]["dtype"] == torch.float32  # conf's bfloat16 becomes float32 on the CPU
-    pipe = next(iter(_models._MODELS.values()))
+    pipe = next(iter(_models.MODELS.values()))
     assert pipe.get_active_adapters() == ["multi_angle"]
     calls = []
     original_call = type(pipe).__call__
@@ -209,8 +209,8 @@ def test_the_perspective_model_is_freed_once_its_step_is_saved(zero123_folder):
     gen = build_perspective_generator("zero123", {"model_path": str(zero123_folder),
                                                   "custom_pipeline": str(PIPELINE_FOLDER), "num_inference_steps": 2})
     pipe = gen._pipeline()
-    assert pipe in _models._MODELS.values()
+    assert pipe in _models.MODELS.values()
     ModelMemoryHooks().after_dataset_saved("reference_object.perspectives", {}, node=None)
-    assert not _models._MODELS
+    assert not len(_models.MODELS)
     assert gen._pipeline() is not pipe  # loaded again on demand
     assert _models.unload_all() == 1 and _models.unload_all() == 0

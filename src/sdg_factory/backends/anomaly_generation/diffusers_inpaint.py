@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sdg_factory.backends.accelerator import free_accelerator_memory
+from sdg_factory.backends.accelerator import ModelCache
 from sdg_factory.backends.anomaly_generation.base import (
     AnomalyGenerationError,
     AnomalyRequest,
@@ -23,7 +23,7 @@ from sdg_factory.backends.anomaly_generation.base import (
     register_anomaly_generator,
 )
 
-_PIPELINES: dict[tuple, Any] = {}
+PIPELINES = ModelCache()
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -64,7 +64,8 @@ def load_inpaint_pipeline(path: str, device: str = "auto", dtype: str = "auto"):
     index = os.path.join(str(path), "model_index.json")
     stamp = os.path.getmtime(index) if os.path.exists(index) else 0.0  # a re-trained folder reloads
     key = (str(path), stamp, device, str(dtype))
-    if key not in _PIPELINES:
+
+    def load():
         from diffusers import DiffusionPipeline
 
         try:
@@ -74,14 +75,14 @@ def load_inpaint_pipeline(path: str, device: str = "auto", dtype: str = "auto"):
             raise AnomalyGenerationError(f"cannot load a diffusers pipeline from {path}: {exc}") from exc
         pipe.to(device)
         pipe.set_progress_bar_config(disable=True)
-        _PIPELINES[key] = pipe
-    return _PIPELINES[key]
+        return pipe
+
+    return PIPELINES.get(key, load)
 
 
-def unload() -> None:
-    """Drop every cached pipeline (and free GPU memory)."""
-    _PIPELINES.clear()
-    free_accelerator_memory()
+def unload() -> int:
+    """Drop every cached pipeline (and free GPU memory); returns how many were loaded."""
+    return PIPELINES.unload()
 
 
 @register_anomaly_generator("diffusers")

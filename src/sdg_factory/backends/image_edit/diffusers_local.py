@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.accelerator import best_device, free_accelerator_memory
+from sdg_factory.backends.accelerator import ModelCache, best_device
 from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError, register_image_editor
 from sdg_factory.backends.image_edit.sizing import back_to_crop, model_size, to_model_size
 
 logger = logging.getLogger(__name__)
 
-_PIPELINES: dict[tuple, Any] = {}
-_LOCK = threading.Lock()
+PIPELINES = ModelCache()
 
 
 def _dtype(name: str, device: str):
@@ -48,9 +46,8 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
 
     device = best_device(device)  # None or "auto": CUDA, then MPS, then CPU
     key = (str(Path(model_path).resolve()), pipeline_class, device, str(torch_dtype), bool(cpu_offload))
-    with _LOCK:
-        if key in _PIPELINES:
-            return _PIPELINES[key]
+
+    def load():
         folder = Path(model_path)
         if not (folder / "model_index.json").is_file():
             raise ImageEditError(
@@ -74,17 +71,14 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
         else:
             pipe.to(device)
         pipe.set_progress_bar_config(disable=True)
-        _PIPELINES[key] = pipe
         return pipe
+
+    return PIPELINES.get(key, load)
 
 
 def unload_pipelines() -> int:
     """Drop every cached pipeline (and the CUDA cache); returns how many were loaded."""
-    with _LOCK:
-        count = len(_PIPELINES)
-        _PIPELINES.clear()
-    free_accelerator_memory()
-    return count
+    return PIPELINES.unload()
 
 
 @register_image_editor("diffusers")

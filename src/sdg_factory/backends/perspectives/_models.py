@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sdg_factory.backends.accelerator import best_device, free_accelerator_memory
+from sdg_factory.backends.accelerator import ModelCache, best_device
 
-_MODELS: dict[tuple, Any] = {}
+MODELS = ModelCache()
 
 
 def cached(key: tuple, factory: Callable[[], Any]) -> Any:
-    if key not in _MODELS:
-        _MODELS[key] = factory()
-    return _MODELS[key]
+    return MODELS.get(key, factory)
 
 
 def unload_all() -> int:
     """Drop every loaded pipeline and free accelerator memory (between pipeline steps); returns
-    how many were dropped (0: nothing to do, nothing collected)."""
-    count = len(_MODELS)
-    if count:
-        _MODELS.clear()
-        gc.collect()
-        free_accelerator_memory()
-    return count
+    how many were dropped."""
+    return MODELS.unload()
 
 
 def resolve_device(device: str | None = "auto") -> str:

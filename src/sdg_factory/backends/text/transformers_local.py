@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from typing import Any
 
+from sdg_factory.backends.accelerator import ModelCache, best_device
 from sdg_factory.backends.text.base import register_text_generator
 
 logger = logging.getLogger(__name__)
 
-_MODELS: dict[tuple, tuple[Any, Any]] = {}
-_LOCK = threading.Lock()
-
-
-def _device(device: str | None) -> str:
-    if device and device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+MODELS = ModelCache()
 
 
 def load_causal_lm(model_path: str, device: str = "auto", torch_dtype: str | None = "auto"):
@@ -33,33 +24,27 @@ def load_causal_lm(model_path: str, device: str = "auto", torch_dtype: str | Non
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    device = _device(device)
+    device = best_device(device)
     key = (os.path.abspath(model_path), device, str(torch_dtype))
-    with _LOCK:
-        if key not in _MODELS:
-            if not os.path.isfile(os.path.join(model_path, "config.json")):
-                raise FileNotFoundError(
-                    f"no transformers model at {model_path!r} (config.json missing); point the prompt "
-                    "backend's model_path at a local model folder (e.g. one saved with save_pretrained)")
-            dtype = (torch.bfloat16 if device.startswith("cuda") else torch.float32) \
-                if torch_dtype in (None, "auto") else getattr(torch, str(torch_dtype))
-            logger.info("loading causal LM from %s on %s", model_path, device)
-            tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True, dtype=dtype)
-            model.to(device).eval()
-            _MODELS[key] = (model, tokenizer)
-        return _MODELS[key]
+
+    def load():
+        if not os.path.isfile(os.path.join(model_path, "config.json")):
+            raise FileNotFoundError(
+                f"no transformers model at {model_path!r} (config.json missing); point the prompt "
+                "backend's model_path at a local model folder (e.g. one saved with save_pretrained)")
+        dtype = (torch.bfloat16 if device.startswith("cuda") else torch.float32) \
+            if torch_dtype in (None, "auto") else getattr(torch, str(torch_dtype))
+        logger.info("loading causal LM from %s on %s", model_path, device)
+        tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True, dtype=dtype)
+        model.to(device).eval()
+        return model, tokenizer
+
+    return MODELS.get(key, load)
 
 
 def unload_text_models() -> int:
-    with _LOCK:
-        count = len(_MODELS)
-        _MODELS.clear()
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    return count
+    return MODELS.unload()
 
 
 def format_chat(tokenizer: Any, messages: list[dict[str, str]]) -> str:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-import threading
 from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.accelerator import best_device, free_accelerator_memory
+from sdg_factory.backends.accelerator import ModelCache, best_device
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
@@ -26,12 +25,7 @@ from sdg_factory.backends.text_to_image.base import (
 
 logger = logging.getLogger(__name__)
 
-_PIPELINES: dict[tuple, Any] = {}
-_LOCK = threading.Lock()
-
-
-def _device(device: str | None) -> str:
-    return best_device(device)
+PIPELINES = ModelCache()
 
 
 def _dtype(name: str | None, device: str):
@@ -49,11 +43,10 @@ def load_pipeline(model_path: str, pipeline_class: str = "AutoPipelineForText2Im
     """The pipeline at ``model_path``, loaded once per process (keyed by path, class, device, dtype)."""
     import diffusers
 
-    device = _device(device)
+    device = best_device(device)
     key = (os.path.abspath(model_path), pipeline_class, device, str(torch_dtype), variant, bool(cpu_offload))
-    with _LOCK:
-        if key in _PIPELINES:
-            return _PIPELINES[key]
+
+    def load():
         cls = getattr(diffusers, pipeline_class, None)
         if cls is None:
             raise TextToImageError(
@@ -70,18 +63,14 @@ def load_pipeline(model_path: str, pipeline_class: str = "AutoPipelineForText2Im
             pipe = pipe.to(device)
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
-        _PIPELINES[key] = pipe
         return pipe
+
+    return PIPELINES.get(key, load)
 
 
 def unload_pipelines() -> int:
     """Drop every cached pipeline (and free CUDA memory); returns how many were dropped."""
-    with _LOCK:
-        count = len(_PIPELINES)
-        _PIPELINES.clear()
-    if count:
-        free_accelerator_memory()
-    return count
+    return PIPELINES.unload()
 
 
 @register_text_to_image("diffusers")
@@ -117,7 +106,7 @@ class DiffusersTextToImage:
         self.health_check()
         pipe = load_pipeline(self.model_path, **self.load_args)
         accepted = inspect.signature(pipe.__call__).parameters
-        device = _device(self.load_args["device"])
+        device = best_device(self.load_args["device"])
         generator = torch.Generator(device="cpu" if device.startswith("mps") else device)
         generator.manual_seed(int(request.seed) % 2**63)
         kwargs: dict[str, Any] = {
