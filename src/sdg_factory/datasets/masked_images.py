@@ -16,7 +16,6 @@ from typing import Any
 
 from kedro_datasets._typing import ImagePreview
 
-from sdg_factory.datasets._fs import is_hidden
 from sdg_factory.datasets.image import decode_image, encode_image
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 
@@ -35,15 +34,7 @@ class MaskedImageFolder(BasePartitionsDataset):
         return self._join(MASK_DIR, pid + ".png")
 
     def _list_partitions(self) -> list[str]:
-        if not self._fs.exists(self._root):
-            return []
-        pids = []
-        for path in self._fs.find(self._root):
-            rel = posixpath.relpath(path, self._root)
-            if is_hidden(rel) or rel.startswith(MASK_DIR + "/") or not rel.endswith(self._suffix):
-                continue
-            pids.append(rel[: -len(self._suffix)])
-        return pids
+        return self._ids_by_suffix(self._suffix, skip_folder=MASK_DIR)
 
     def _read(self, path: str, mode: str):
         with self._fs.open(path, "rb") as handle:

@@ -11,7 +11,7 @@ from kedro.io import AbstractDataset, DatasetError
 from kedro.io.core import parse_dataset_definition
 from kedro_datasets._typing import ImagePreview, TablePreview
 
-from sdg_factory.datasets._fs import full_path, is_hidden, is_object_store, temp_sibling
+from sdg_factory.datasets._fs import full_path, is_object_store, temp_sibling
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 
 
@@ -69,15 +69,7 @@ class PartitionedDataset(BasePartitionsDataset):
         return AbstractDataset.from_config(f"partition:{posixpath.basename(path)}", {"type": kind, **config})
 
     def _list_partitions(self) -> list[str]:
-        if not self._fs.exists(self._root):
-            return []
-        pids = []
-        for path in self._fs.find(self._root):
-            rel = posixpath.relpath(path, self._root)
-            if is_hidden(rel) or not rel.endswith(self._suffix):
-                continue
-            pids.append(rel[: len(rel) - len(self._suffix)] if self._suffix else rel)
-        return pids
+        return self._ids_by_suffix(self._suffix)
 
     def _load_partition(self, pid: str) -> Any:
         return self._dataset_at(self._file(pid)).load()

@@ -33,6 +33,7 @@ from sdg_factory.datasets._fs import (
     atomic_write_bytes,
     filesystem,
     full_path,
+    is_hidden,
     refresh,
     remove_temporaries,
 )
@@ -88,6 +89,19 @@ class BasePartitionsDataset(AbstractDataset):
         raise NotImplementedError
 
     # --- paths ---------------------------------------------------------------------------
+    def _ids_by_suffix(self, suffix: str, skip_folder: str | None = None) -> list[str]:
+        """Ids of the visible files below the folder that end in ``suffix`` (which is cut off),
+        leaving out the sub-folder ``skip_folder`` (e.g. the masks stored beside the images)."""
+        if not self._fs.exists(self._root):
+            return []
+        ids = []
+        for path in self._fs.find(self._root):
+            rel = posixpath.relpath(path, self._root)
+            if is_hidden(rel) or not rel.endswith(suffix) or (skip_folder and rel.startswith(skip_folder + "/")):
+                continue
+            ids.append(rel[: len(rel) - len(suffix)] if suffix else rel)
+        return ids
+
     def _join(self, *parts: str) -> str:
         rel = check_relative("/".join(parts))
         return posixpath.join(self._root, rel)
