@@ -64,6 +64,19 @@ def decode_b64_image(text: Any, where: str) -> np.ndarray:
         raise ImageEditError(f"{where} does not decode to an image") from exc
 
 
+def _generation_fields(request, settings: dict) -> dict[str, Any]:
+    """The diffusion settings an OpenAI-compatible server takes as extra fields (vLLM-Omni,
+    LocalAI…): negative prompt, steps and guidance, each only when given."""
+    fields: dict[str, Any] = {}
+    if request.negative_prompt:
+        fields["negative_prompt"] = request.negative_prompt
+    if settings["steps"] is not None:
+        fields["num_inference_steps"] = settings["steps"]
+    if settings["guidance"] is not None:
+        fields["guidance_scale"] = settings["guidance"]
+    return fields
+
+
 def _dig(body: Any, *path: Any) -> Any:
     """``body[p0][p1]…`` or an :class:`ImageEditError` naming the first missing step."""
     node, seen = body, "body"
@@ -170,12 +183,7 @@ class OpenAIImagesEditor(_HttpImageEditor):
             fields["model"] = self.model
         if self.size:
             fields["size"] = self.size
-        if request.negative_prompt:
-            fields["negative_prompt"] = request.negative_prompt
-        if settings["steps"] is not None:
-            fields["num_inference_steps"] = settings["steps"]
-        if settings["guidance"] is not None:
-            fields["guidance_scale"] = settings["guidance"]
+        fields.update(_generation_fields(request, settings))
         fields.update(self.extra_body)
         name = "image" if len(images) == 1 else "image[]"
         files = [(name, (f"image{i}.png", encode_image(im, ".png"), "image/png")) for i, im in enumerate(images)]
@@ -206,12 +214,7 @@ class OpenAIChatEditor(_HttpImageEditor):
         if self.model:
             payload["model"] = self.model
         if self.generation_fields:
-            if request.negative_prompt:
-                payload["negative_prompt"] = request.negative_prompt
-            if settings["steps"] is not None:
-                payload["num_inference_steps"] = settings["steps"]
-            if settings["guidance"] is not None:
-                payload["guidance_scale"] = settings["guidance"]
+            payload.update(_generation_fields(request, settings))
         payload.update(self.extra_body)
         body = self.client.post_json("chat/completions", payload)
         message = _dig(body, "choices", 0, "message")
