@@ -10,6 +10,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# content hashes of input files are cached per user; tests keep theirs apart
+os.environ.setdefault("SDG_FACTORY_CACHE", os.path.join(tempfile.gettempdir(), "sdg-factory-tests-cache"))
 # diffusers copies local custom-pipeline code (the tiny Zero123++ stand-in) into this cache:
 # keep it out of the user's ~/.cache
 os.environ.setdefault("HF_MODULES_CACHE", os.path.join(tempfile.gettempdir(), "sdg-factory-tests-hf-modules"))

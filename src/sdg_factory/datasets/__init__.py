@@ -5,7 +5,9 @@ wherever it already has the dataset (JSON, YAML, text, pandas, matplotlib).
 """
 
 from sdg_factory.datasets.failures import PartitionFailuresError
+from sdg_factory.datasets.figure import FigureDataset
 from sdg_factory.datasets.image import ImageDataset
+from sdg_factory.datasets.json_file import JSONDataset, YAMLDataset
 from sdg_factory.datasets.jsonl import JSONLinesDataset
 from sdg_factory.datasets.metrics_json import MetricsJSONDataset
 from sdg_factory.datasets.npy import NpyDataset
@@ -15,7 +17,9 @@ from sdg_factory.datasets.roi_crops import RoiCropDataset
 from sdg_factory.datasets.usd import UsdStageDataset
 
 __all__ = [
+    "FigureDataset",
     "ImageDataset",
+    "JSONDataset",
     "JSONLinesDataset",
     "MetricsJSONDataset",
     "NpyDataset",
@@ -25,4 +29,5 @@ __all__ = [
     "ReplicatorRenderFolderDataset",
     "RoiCropDataset",
     "UsdStageDataset",
+    "YAMLDataset",
 ]

@@ -12,7 +12,8 @@ import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 from kedro_datasets._typing import ImagePreview
 
-from sdg_factory.datasets._fs import atomic_write_bytes, filesystem, full_path
+from sdg_factory.datasets._fs import filesystem, full_path
+from sdg_factory.datasets.single_file import SingleFileMixin
 
 _FORMATS = {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpg", ".bmp": ".bmp", ".tif": ".tif", ".tiff": ".tif"}
 
@@ -70,7 +71,7 @@ def image_to_preview(image: np.ndarray, max_side: int = 512) -> str:
     return base64.b64encode(encode_image(image, ".png")).decode()
 
 
-class ImageDataset(AbstractDataset[np.ndarray, np.ndarray]):
+class ImageDataset(SingleFileMixin, AbstractDataset[np.ndarray, np.ndarray]):
     """A PNG/JPEG file as an ``H×W``, ``H×W×3`` (RGB) or ``H×W×4`` (RGBA) array.
 
     kedro-datasets' pillow dataset hands nodes PIL images; the image maths here is numpy and
@@ -82,8 +83,6 @@ class ImageDataset(AbstractDataset[np.ndarray, np.ndarray]):
         load_args: ``mode``: ``unchanged`` (default), ``rgb``, ``rgba`` or ``gray``.
         save_args: ``quality`` (JPEG), ``compression`` (PNG, 0-9).
     """
-
-    writes_atomically = True  # save() writes its final path atomically (see _fs.atomic_write_bytes)
 
     def __init__(
         self,
@@ -113,7 +112,7 @@ class ImageDataset(AbstractDataset[np.ndarray, np.ndarray]):
         return decode_image(data, self._load_args["mode"], source=url)
 
     def save(self, data: np.ndarray) -> None:
-        atomic_write_bytes(self._fs, self._path, encode_image(data, self._ext, **self._save_args))
+        self._save_bytes(encode_image(data, self._ext, **self._save_args))
 
     def _exists(self) -> bool:
         return self._fs.exists(self._path)

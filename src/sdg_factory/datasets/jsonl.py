@@ -8,7 +8,8 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError
 from kedro_datasets._typing import TablePreview
 
-from sdg_factory.datasets._fs import atomic_write_bytes, filesystem, full_path
+from sdg_factory.datasets._fs import filesystem, full_path
+from sdg_factory.datasets.single_file import SingleFileMixin
 
 
 def dumps_lines(records: list[dict]) -> bytes:
@@ -27,10 +28,8 @@ def loads_lines(text: str, source: str = "<text>") -> list[dict]:
     return records
 
 
-class JSONLinesDataset(AbstractDataset[list, list]):
+class JSONLinesDataset(SingleFileMixin, AbstractDataset[list, list]):
     """JSON Lines (``.jsonl``) at any fsspec path: ``load`` gives a list of dicts."""
-
-    writes_atomically = True  # save() writes its final path atomically (see _fs.atomic_write_bytes)
 
     def __init__(self, *, filepath: str, credentials: dict | None = None, fs_args: dict | None = None,
                  metadata: dict | None = None) -> None:
@@ -45,7 +44,7 @@ class JSONLinesDataset(AbstractDataset[list, list]):
             return loads_lines(handle.read().decode(), url)
 
     def save(self, data: list[dict]) -> None:
-        atomic_write_bytes(self._fs, self._path, dumps_lines(list(data)))
+        self._save_bytes(dumps_lines(list(data)))
 
     def _exists(self) -> bool:
         return self._fs.exists(self._path)

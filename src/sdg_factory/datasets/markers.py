@@ -14,7 +14,7 @@ import posixpath
 from typing import Any
 
 from sdg_factory.datasets._fs import TMP_MARK, atomic_write_bytes, is_hidden
-from sdg_factory.datasets.failures import PartitionFailure
+from sdg_factory.fingerprints.manifest import Manifest
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 
 
@@ -49,13 +49,14 @@ class CompletionMarkersDataset(BasePartitionsDataset):
     def _partition_complete(self, pid: str) -> bool:
         return self._fs.exists(self._file(pid))
 
-    def _write_partition(self, pid: str, value: Any) -> str:
+    def _write_partition(self, pid: str, value: Any) -> list[str]:
         atomic_write_bytes(self._fs, self._file(pid), json.dumps(value, indent=2, sort_keys=True).encode())
-        return pid
+        return self._files_of(pid)
 
-    def _write_manifest(self, total: int, failures: list[PartitionFailure]) -> None:
-        if total == 0 and not failures:
+    def _files_of(self, pid: str) -> list[str]:
+        return [f"{pid}/{self._marker}"]
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        if manifest.partitions == 0 and not manifest.failed and not manifest.items:
             return
-        body = json.dumps({"partitions": total, "failed": [{"partition": f.partition, "error": f.error}
-                                                           for f in failures]}, indent=2, sort_keys=True)
-        atomic_write_bytes(self._fs, posixpath.join(self._root, self._manifest_name), body.encode())
+        super()._write_manifest(manifest)

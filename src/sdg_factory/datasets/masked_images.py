@@ -17,6 +17,7 @@ from typing import Any
 from kedro_datasets._typing import ImagePreview
 
 from sdg_factory.datasets.image import decode_image, encode_image
+from sdg_factory.datasets._fs import is_hidden
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 
 MASK_DIR = "masks"
@@ -45,10 +46,17 @@ class MaskedImageFolder(BasePartitionsDataset):
         mask = self._read(mask_path, "gray") if self._fs.exists(mask_path) else None
         return {"image": self._read(self._image(pid), "rgb"), "mask": mask}
 
+    def _files_of(self, pid: str) -> list[str]:
+        mask = posixpath.join(MASK_DIR, pid + ".png")
+        return [pid + self._suffix] + ([mask] if self._fs.exists(self._join(mask)) else [])
+
+    def _owned_files(self, stats: dict) -> set[str]:
+        return {rel for rel in stats if rel.endswith(self._suffix) and not is_hidden(rel)}
+
     def _partition_complete(self, pid: str) -> bool:
         return self._fs.exists(self._image(pid))
 
-    def _write_partition(self, pid: str, value: Any) -> str:
+    def _write_partition(self, pid: str, value: Any) -> list[str]:
         if not isinstance(value, dict) or "image" not in value:
             raise TypeError(f"{pid}: a MaskedImageFolder item is a dict with 'image' (and optional 'mask')")
         # the mask first: an item whose image exists is complete, so its mask must already be there
@@ -58,7 +66,7 @@ class MaskedImageFolder(BasePartitionsDataset):
             self._fs.rm(self._mask(pid))
         ext = ".jpg" if self._suffix in (".jpg", ".jpeg") else ".png"
         self._write_bytes(pid + self._suffix, encode_image(value["image"], ext))
-        return pid
+        return self._files_of(pid)
 
     def preview(self, limit: int = 16, tile: int = 128) -> ImagePreview:
         """The first images as a contact sheet, each with its object mask (when known) outlined."""

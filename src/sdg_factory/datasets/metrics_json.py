@@ -7,7 +7,8 @@ from typing import Any
 
 from kedro.io import DatasetError
 from kedro_datasets._typing import PlotlyPreview
-from kedro_datasets.json import JSONDataset
+
+from sdg_factory.datasets.json_file import JSONDataset
 
 
 def _number(value: Any) -> bool:
@@ -78,7 +79,7 @@ def metrics_figure(data: dict, values: list[str] | None = None, counts: list[str
 
 
 class MetricsJSONDataset(JSONDataset):
-    """kedro-datasets' ``json.JSONDataset`` (same file, load and save) that kedro-viz previews as
+    """A :class:`~sdg_factory.datasets.JSONDataset` (same file, load and save) that kedro-viz previews as
     a Plotly bar chart of its numbers instead of raw JSON.
 
     Catalog example::

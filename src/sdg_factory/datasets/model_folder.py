@@ -119,5 +119,11 @@ class ModelFolderDataset(AbstractDataset[ModelArtifact, ModelFolder]):
     def _exists(self) -> bool:
         return self._fs.exists(self._root)
 
+    def content_fingerprint(self) -> str:
+        """A digest of the checkpoint's files (hashed once, then cached by size and mtime)."""
+        from sdg_factory.fingerprints.hashing import tree_fingerprint
+
+        return tree_fingerprint(self._fs, self._root, full_path(self._protocol, self._root), skip_hidden=True)
+
     def _describe(self) -> dict[str, Any]:
         return {"path": full_path(self._protocol, self._root)}

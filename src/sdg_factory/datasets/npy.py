@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
-from sdg_factory.datasets._fs import atomic_write_bytes, filesystem, full_path
+from sdg_factory.datasets._fs import filesystem, full_path
+from sdg_factory.datasets.single_file import SingleFileMixin
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -27,10 +28,8 @@ def npy_from_bytes(data: bytes, source: str = "<bytes>") -> np.ndarray:
         ) from exc
 
 
-class NpyDataset(AbstractDataset[np.ndarray, np.ndarray]):
+class NpyDataset(SingleFileMixin, AbstractDataset[np.ndarray, np.ndarray]):
     """A numpy array in ``.npy`` format at any fsspec path (``allow_pickle`` is always off)."""
-
-    writes_atomically = True  # save() writes its final path atomically (see _fs.atomic_write_bytes)
 
     def __init__(self, *, filepath: str, credentials: dict | None = None, fs_args: dict | None = None,
                  metadata: dict | None = None) -> None:
@@ -42,7 +41,7 @@ class NpyDataset(AbstractDataset[np.ndarray, np.ndarray]):
             return npy_from_bytes(handle.read(), full_path(self._protocol, self._path))
 
     def save(self, data: np.ndarray) -> None:
-        atomic_write_bytes(self._fs, self._path, npy_bytes(data))
+        self._save_bytes(npy_bytes(data))
 
     def _exists(self) -> bool:
         return self._fs.exists(self._path)

@@ -77,6 +77,14 @@ class PartitionedDataset(BasePartitionsDataset):
     def _partition_complete(self, pid: str) -> bool:
         return self._fs.exists(self._file(pid))
 
+    def _files_of(self, pid: str) -> list[str]:
+        return [pid + self._suffix]
+
+    def _owned_files(self, stats: dict) -> set[str]:
+        # without a suffix every file below the folder would match (another dataset's files
+        # may share it): then only the files its own manifest records are its own
+        return super()._owned_files(stats) if self._suffix else set()
+
     @cached_property
     def _dataset_writes_atomically(self) -> bool:
         kind = self._dataset_config["type"]
@@ -84,7 +92,7 @@ class PartitionedDataset(BasePartitionsDataset):
             kind, _ = parse_dataset_definition({"type": kind})
         return bool(getattr(kind, "writes_atomically", False))
 
-    def _write_partition(self, pid: str, value: Any) -> str:
+    def _write_partition(self, pid: str, value: Any) -> list[str]:
         """Write one partition so that its file is never visible truncated.
 
         Our own datasets (``writes_atomically``) already write their final path atomically, so
@@ -98,7 +106,7 @@ class PartitionedDataset(BasePartitionsDataset):
         final = self._file(pid)
         if self._dataset_writes_atomically:
             self._dataset_at(final).save(value)
-            return pid
+            return self._files_of(pid)
         if not is_object_store(self._fs):
             self._fs.makedirs(posixpath.dirname(final), exist_ok=True)
         tmp = temp_sibling(final)
@@ -109,7 +117,7 @@ class PartitionedDataset(BasePartitionsDataset):
             if self._fs.exists(tmp):
                 self._fs.rm(tmp)
             raise
-        return pid
+        return self._files_of(pid)
 
     def preview(self, limit: int = 16, tile: int = 128, colormap: str | None = None,
                 overlay: str | None = None) -> ImagePreview:

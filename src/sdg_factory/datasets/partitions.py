@@ -7,13 +7,16 @@ on the first failing one. Here a save:
   (``serial``, ``processes``, ``dask``; more plug in through :func:`register_executor`);
 - writes every file atomically (locally a hidden temporary, then rename; on an object store
   one PUT per object — see :mod:`sdg_factory.datasets._fs`);
-- with ``skip_existing`` (the default) leaves partitions that are already complete alone,
-  so re-running the same ``run_name`` only finishes what is missing;
+- inside a Kedro run, fingerprints every item (:mod:`sdg_factory.fingerprints`): an item whose
+  fingerprint and files match the manifest is skipped, a different one is recomputed, and files
+  of items the node no longer makes are removed, so the folder holds exactly what the current
+  configuration makes. Outside a run (a notebook, a test) ``skip_existing`` keeps complete items;
 - records partitions that fail in ``.sdg_manifest.json`` beside them and in the run's
   failure registry instead of losing the rest of the run;
 - shows a progress bar with counts and rate.
 
-Subclasses say how one partition is written, how to tell it is complete, and how to load it.
+Subclasses say how one partition is written (returning the files it wrote), which files an
+item consists of, how to tell it is complete, and how to load it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
+import time
+import uuid
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -30,6 +35,7 @@ from rich.markup import escape
 from tqdm.auto import tqdm
 
 from sdg_factory.datasets._fs import (
+    TMP_MARK,
     atomic_write_bytes,
     filesystem,
     full_path,
@@ -39,17 +45,57 @@ from sdg_factory.datasets._fs import (
 )
 from sdg_factory.datasets.executors import make_executor
 from sdg_factory.datasets.failures import MANIFEST_NAME, RUN_FAILURES, PartitionFailure
+from sdg_factory.fingerprints.context import NodeFingerprint
+from sdg_factory.fingerprints.hashing import CONTENT_HASHES, digest, stat_key
+from sdg_factory.fingerprints.manifest import Manifest, intact, read_manifest
 from sdg_factory.paths import check_relative
 
 logger = logging.getLogger(__name__)
 
+MANIFEST_FLUSH_S = 2.0  # how often a long save records what it has written so far (for resume)
 
-def _write_job(dataset: BasePartitionsDataset, pid: str, value: Any) -> Any:
-    """Compute one partition (calling a lazy saver) and write it; runs on a worker."""
+
+def _write_job(dataset: BasePartitionsDataset, pid: str, value: Any) -> list[str]:
+    """Compute one partition (calling a lazy saver) and write it; runs on a worker.
+
+    Returns the files (relative to the dataset's folder) that the partition consists of."""
     refresh(dataset._fs)  # a long-lived worker's listings may predate other workers' writes
     if callable(value):
         value = value()
-    return dataset._write_partition(pid, value)
+    written = dataset._write_partition(pid, value)
+    if isinstance(written, (list, tuple)):
+        return [str(rel) for rel in written]
+    return dataset._files_of(pid)
+
+
+class ItemLoader:
+    """The loader of one partition (``loader()`` reads it) that also knows the item's fingerprint.
+
+    A lazy saver holding loaders lets a node declared :func:`~sdg_factory.fingerprints.per_item`
+    fingerprint each output item by the input items it reads."""
+
+    __slots__ = ("source", "pid", "_fingerprint")
+
+    def __init__(self, source: BasePartitionsDataset, pid: str) -> None:
+        self.source, self.pid, self._fingerprint = source, pid, None
+
+    def __call__(self) -> Any:
+        return self.source._load_partition(self.pid)
+
+    @property
+    def item_fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = self.source._loaded_item_fingerprint(self.pid)
+        return self._fingerprint
+
+    def __getstate__(self) -> tuple:
+        return self.source, self.pid, self._fingerprint
+
+    def __setstate__(self, state: tuple) -> None:
+        self.source, self.pid, self._fingerprint = state
+
+    def __repr__(self) -> str:
+        return f"ItemLoader({self.source._path!r}, {self.pid!r})"
 
 
 class BasePartitionsDataset(AbstractDataset):
@@ -73,6 +119,8 @@ class BasePartitionsDataset(AbstractDataset):
         self._progress = progress
         self._manifest_name = MANIFEST_NAME
         self._temporary_suffix: str | tuple[str, ...] = ""  # whose leftover temporaries a save removes ("" = all below root)
+        self._binding: NodeFingerprint | None = None
+        self._manifest_cache: tuple[Any, Manifest, dict] | None = None
         self.metadata = metadata
 
     # --- what subclasses provide -------------------------------------------------------
@@ -83,10 +131,21 @@ class BasePartitionsDataset(AbstractDataset):
         raise NotImplementedError
 
     def _write_partition(self, pid: str, value: Any) -> Any:
+        """Write one partition; return the list of files written (relative paths)."""
         raise NotImplementedError
 
     def _partition_complete(self, pid: str) -> bool:
         raise NotImplementedError
+
+    def _files_of(self, pid: str) -> list[str]:
+        """The files (relative paths) a loaded partition consists of; hashed when the folder has
+        no manifest (a user's folder). Empty = unknown: such an input is always recomputed."""
+        return []
+
+    def _owned_files(self, stats: dict[str, tuple[int, float]]) -> set[str]:
+        """Every file on disk that belongs to this dataset (what a save may remove when the
+        current configuration no longer makes it). Default: the files of the listed partitions."""
+        return {rel for pid in self._list_partitions() for rel in self._files_of(pid) if rel in stats}
 
     # --- paths ---------------------------------------------------------------------------
     def _ids_by_suffix(self, suffix: str, skip_folder: str | None = None) -> list[str]:
@@ -114,11 +173,88 @@ class BasePartitionsDataset(AbstractDataset):
         atomic_write_bytes(self._fs, path, data)
         return relative
 
+    def _write_bytes_if_changed(self, relative: str, data: bytes) -> str:
+        """Write a folder-level file (a class list, a dataset YAML) only when its bytes change,
+        so an unchanged re-run leaves it (and its mtime) alone."""
+        path = self._join(relative)
+        if self._fs.exists(path):
+            with self._fs.open(path, "rb") as handle:
+                if handle.read() == data:
+                    return relative
+        atomic_write_bytes(self._fs, path, data)
+        return relative
+
+    # --- fingerprints --------------------------------------------------------------------
+    def bind_fingerprint(self, fingerprint: NodeFingerprint | None) -> None:
+        """Called by the hooks before the node that writes this dataset runs."""
+        self._binding = fingerprint
+
+    def _manifest_path(self) -> str:
+        return posixpath.join(self._root, self._manifest_name)
+
+    def _stat_files(self) -> dict[str, tuple[int, float]]:
+        """``{relative path: (size, mtime)}`` of every data file below the folder (one listing)."""
+        if not self._fs.exists(self._root):
+            return {}
+        listing = self._fs.find(self._root, detail=True)
+        out = {}
+        for path, info in listing.items():
+            rel = posixpath.relpath(path, self._root)
+            name = posixpath.basename(rel)
+            if info.get("type", "file") == "directory" or name.startswith((TMP_MARK, ".sdg_manifest")) \
+                    or name.endswith(".sdg.json"):
+                continue  # temporaries and fingerprint manifests are not data
+            out[rel] = stat_key(info)
+        return out
+
+    def _manifest_and_stats(self) -> tuple[Manifest, dict]:
+        """The manifest and a listing of the folder, read once per load (inputs) or save."""
+        if self._manifest_cache is None:
+            refresh(self._fs)
+            manifest = read_manifest(self._fs, self._manifest_path(), self._url(self._manifest_path()))
+            self._manifest_cache = (None, manifest, self._stat_files())
+        _, manifest, stats = self._manifest_cache
+        return manifest, stats
+
+    def _loaded_item_fingerprint(self, pid: str) -> str:
+        """The fingerprint of an input item: what the manifest says made it, when its files are
+        intact; otherwise a digest of its files' contents (a user's folder, a hand-edited file)."""
+        manifest, stats = self._manifest_and_stats()
+        files = self._files_of(pid)
+        if manifest.trusted and manifest.items:
+            owners = {manifest.owner_of().get(rel) for rel in files} if files else {pid}
+            owners.discard(None)
+            if len(owners) == 1:
+                owner = owners.pop()
+                item = manifest.items.get(owner)
+                if item and intact(item, stats):
+                    return digest(item["fingerprint"], pid)
+        present = [rel for rel in files if rel in stats]
+        if not present:
+            return digest("unknown", pid, uuid.uuid4().hex)  # cannot tell: always stale
+        hashes = [(rel, CONTENT_HASHES.file_digest(self._fs, self._join(rel), self._url(self._join(rel))))
+                  for rel in present]
+        return digest("content", pid, hashes)
+
+    def content_fingerprint(self) -> str:
+        """The fingerprint of the whole dataset as an input: its items' fingerprints."""
+        self._manifest_cache = None
+        fps = [(pid, self._loaded_item_fingerprint(pid)) for pid in sorted(self._list_partitions())]
+        CONTENT_HASHES.flush()
+        return digest(fps)
+
+    def made_by(self) -> dict:
+        """The provenance record of what wrote the folder's items (read from the manifest)."""
+        self._manifest_cache = None
+        manifest, _ = self._manifest_and_stats()
+        return {**manifest.made_by, "items": len(manifest.items), "trusted": manifest.trusted}
+
     # --- Kedro API -----------------------------------------------------------------------
     def load(self) -> dict[str, Callable[[], Any]]:
         refresh(self._fs)  # partitions were written by other processes (pool or Dask workers)
+        self._manifest_cache = None
         pids = self._list_partitions()
-        return {pid: partial(self._load_partition, pid) for pid in sorted(pids)}
+        return {pid: ItemLoader(self, pid) for pid in sorted(pids)}
 
     def save(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict):
@@ -126,13 +262,17 @@ class BasePartitionsDataset(AbstractDataset):
                 f"{type(self).__name__} at '{self._path}' saves a dict of partition id -> value "
                 f"(or -> callable returning the value); the node returned {type(data).__name__}"
             )
+        binding, self._binding = self._binding, None
         refresh(self._fs)
         removed = remove_temporaries(self._fs, self._root, self._temporary_suffix)
         if removed:
             logger.info("removed %d temporary file(s) left by an interrupted run in %s", removed, self._path)
+        self._manifest_cache = None
+        old, stats = self._manifest_and_stats()
 
         jobs: list[tuple[str, Any]] = []
-        skipped = 0
+        fingerprints: dict[str, str | None] = {}
+        kept: dict[str, dict] = {}
         failures: list[PartitionFailure] = []
         for pid in sorted(data):
             try:
@@ -140,13 +280,22 @@ class BasePartitionsDataset(AbstractDataset):
             except ValueError as exc:
                 failures.append(PartitionFailure(self._path, pid, str(exc)))
                 continue
-            if self._skip_existing and self._partition_complete(pid):
-                skipped += 1
+            previous = old.items.get(pid) if old.trusted else None
+            if binding is not None:
+                fingerprint = fingerprints[pid] = binding.item_fingerprint(pid, data[pid])
+                if (self._skip_existing and not binding.forced and previous
+                        and previous.get("fingerprint") == fingerprint
+                        and intact(previous, stats)):
+                    kept[pid] = previous
+                    continue
+            elif self._skip_existing and self._partition_complete(pid):  # outside a Kedro run
+                kept[pid] = previous or {"fingerprint": None, "files": {}}
                 continue
             jobs.append((pid, data[pid]))
+        CONTENT_HASHES.flush()
 
         executor = make_executor(self._executor_spec)
-        written = 0
+        results: dict[str, list[str]] = {}
         bar = tqdm(
             total=len(jobs),
             desc=f"{posixpath.basename(self._root) or self._root} ({executor.name})",
@@ -155,34 +304,68 @@ class BasePartitionsDataset(AbstractDataset):
             mininterval=0.5,
             leave=False,
         )
+        last_flush = time.monotonic()
         with bar:
-            for pid, error, _ in executor.run(partial(_write_job, self), jobs):
+            for pid, error, files in executor.run(partial(_write_job, self), jobs):
                 if error is None:
-                    written += 1
+                    results[pid] = list(files or [])
                 else:
                     failures.append(PartitionFailure(self._path, pid, error))
                     logger.error("partition %s of %s failed: %s", pid, self._path, escape(error))
                 bar.update(1)
                 bar.set_postfix(failed=len(failures), refresh=False)
+                if binding is not None and time.monotonic() - last_flush > MANIFEST_FLUSH_S:
+                    # a run killed now resumes from here: what is already written is recorded
+                    interim = {**(old.items if old.trusted else {}), **kept}
+                    interim.update(self._written_items(results, fingerprints, self._stat_files()))
+                    self._write_manifest(Manifest(items=dict(sorted(interim.items())), made_by=binding.made_by,
+                                                  partitions=len(data)))
+                    last_flush = time.monotonic()
 
         refresh(self._fs)
         if jobs:  # a worker that died mid-write (and was retried elsewhere) left its temporary
             remove_temporaries(self._fs, self._root, self._temporary_suffix)
-        self._write_manifest(len(data), failures)
+        after = self._stat_files()
+        items = dict(kept)
+        items.update(self._written_items(results, fingerprints, after))
+        stale = 0
+        if binding is not None:
+            stale = self._remove_stale(old, after, items)
+        manifest = Manifest(items={pid: items[pid] for pid in sorted(items)},
+                            made_by=binding.made_by if binding is not None else {},
+                            partitions=len(data),
+                            failed=[{"partition": f.partition, "error": f.error} for f in failures])
+        self._write_manifest(manifest)
+        self._manifest_cache = None
         logger.info(
-            "%s: %d written, %d already complete, %d failed",
-            self._path, written, skipped, len(failures),
+            "%s: %d written, %d unchanged, %d removed, %d failed",
+            self._path, len(results), len(kept), stale, len(failures),
         )
         if failures:
             RUN_FAILURES.record(failures)
 
-    def _write_manifest(self, total: int, failures: list[PartitionFailure]) -> None:
-        manifest = {
-            "partitions": total,
-            "failed": [{"partition": f.partition, "error": f.error} for f in failures],
-        }
-        body = json.dumps(manifest, indent=2, sort_keys=True).encode()
-        atomic_write_bytes(self._fs, posixpath.join(self._root, self._manifest_name), body)
+    @staticmethod
+    def _written_items(results: dict[str, list[str]], fingerprints: dict[str, str | None],
+                       stats: dict[str, tuple[int, float]]) -> dict[str, dict]:
+        return {pid: {"fingerprint": fingerprints.get(pid),
+                      "files": {rel: list(stats[rel]) for rel in sorted(set(files)) if rel in stats}}
+                for pid, files in results.items()}
+
+    def _remove_stale(self, old: Manifest, stats: dict, items: dict[str, dict]) -> int:
+        """Delete the files this dataset owns that no current item consists of: items the node no
+        longer makes, files a recomputed item no longer has, leftovers of an untrusted manifest."""
+        keep = {rel for item in items.values() for rel in item.get("files", {})}
+        owned = (old.files() | self._owned_files(stats)) & set(stats)
+        stale = sorted(owned - keep)
+        for rel in stale:
+            self._fs.rm(self._join(rel))
+        if stale:
+            logger.info("%s: removed %d file(s) that the current configuration no longer makes",
+                        self._path, len(stale))
+        return len(stale)
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        atomic_write_bytes(self._fs, self._manifest_path(), manifest.encode())
 
     def _exists(self) -> bool:
         refresh(self._fs)
@@ -197,7 +380,7 @@ class BasePartitionsDataset(AbstractDataset):
 
     def failed_partitions(self) -> list[str]:
         """Partitions the last save recorded as failed (read from the manifest)."""
-        path = posixpath.join(self._root, self._manifest_name)
+        path = self._manifest_path()
         if not self._fs.exists(path):
             return []
         with self._fs.open(path, "rb") as handle:

@@ -12,6 +12,16 @@ writes for that cell::
 
 The same dataset reads a real Kit output folder. A cell is complete when all of its files
 exist (each is written atomically, the RGB image last).
+
+``source`` (e.g. ``${runtime_params:render_dir, null}``) names a user's render folder to read
+instead of ``path``: it is read-only — its cells are fingerprinted by content, never written.
+
+Catalog example::
+
+    render_cells:
+      type: sdg_factory.datasets.ReplicatorRenderFolderDataset
+      path: ${globals:dig_url_root}/runs/demo/usd2roi-components/trigger_0000
+      source: ${runtime_params:render_dir, null}
 """
 
 from __future__ import annotations
@@ -98,7 +108,43 @@ class RenderCellHandle:
 class ReplicatorRenderFolderDataset(BasePartitionsDataset):
     """A ``trigger_0000/`` folder: load → ``{cell: RenderCellHandle}`` loaders; save ← ``{cell: RenderCell}``."""
 
+    def __init__(self, *, path: str, source: str | None = None, **kwargs: Any) -> None:
+        super().__init__(path=path, **kwargs)
+        self._source = None
+        if source not in (None, "", "none", "null", "None"):
+            options = {k: kwargs[k] for k in ("credentials", "fs_args") if k in kwargs}
+            self._source = ReplicatorRenderFolderDataset(path=str(source), progress=False, **options)
+
+    def load(self) -> dict:
+        if self._source is not None:
+            self._source._manifest_cache = None
+        return super().load()
+
+    def _loaded_item_fingerprint(self, pid: str) -> str:
+        if self._source is not None:
+            return self._source._loaded_item_fingerprint(pid)
+        return super()._loaded_item_fingerprint(pid)
+
+    def save(self, data: dict) -> None:
+        if self._source is None:
+            return super().save(data)
+        self._binding = None
+        if data:
+            raise DatasetError(
+                f"render_dir '{self._source._path}' is your render folder and is never written; "
+                "the render step must not run when render_dir is given (its cells are read as they are)"
+            )
+        return None
+
+    def _exists(self) -> bool:
+        return self._source._exists() if self._source is not None else super()._exists()
+
+    def _reader(self) -> ReplicatorRenderFolderDataset:
+        return self._source if self._source is not None else self
+
     def _list_partitions(self) -> list[str]:
+        if self._source is not None:
+            return self._source._list_partitions()
         if not self._fs.exists(self._root):
             return []
         cells = []
@@ -109,7 +155,10 @@ class ReplicatorRenderFolderDataset(BasePartitionsDataset):
         return cells
 
     def _load_partition(self, pid: str) -> RenderCellHandle:
-        return RenderCellHandle(self, pid)
+        return RenderCellHandle(self._reader(), pid)
+
+    def _files_of(self, pid: str) -> list[str]:
+        return list(cell_files(pid).values())
 
     def _partition_complete(self, pid: str) -> bool:
         return all(self._fs.exists(self._join(name)) for name in cell_files(pid).values())

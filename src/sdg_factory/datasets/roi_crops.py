@@ -63,6 +63,14 @@ class RoiCropDataset(BasePartitionsDataset):
         return Roi(material, cell, stem, normal, mask, record.get("class_name", ""),
                    tuple(record.get("bbox_xyxy", (0, 0, 0, 0))))
 
+    def _files_of(self, pid: str) -> list[str]:
+        material, cell, stem = pid.split("/")
+        return [f"{material}/{cell}/normal_img/{stem}.png", f"{material}/{cell}/cad_mask/{stem}_cad_mask.png"]
+
+    def _owned_files(self, stats: dict) -> set[str]:
+        return {rel for rel in stats if rel.startswith(CELLS_DIR + "/")
+                or rel.count("/") == 3 and rel.split("/")[2] in ("normal_img", "cad_mask")}
+
     def _partition_complete(self, pid: str) -> bool:
         return self._fs.exists(self._record_path(pid))
 
@@ -78,7 +86,7 @@ class RoiCropDataset(BasePartitionsDataset):
             records.append({"partition_id": f"{base}/{stem}", "class_name": roi.class_name,
                             "bbox_xyxy": [int(v) for v in roi.bbox_xyxy], **roi.extra})
         body = json.dumps({"cell": cell, "rois": records}, indent=2, sort_keys=True).encode()
-        self._write_bytes(f"{CELLS_DIR}/{cell}.json", body)
+        written.append(self._write_bytes(f"{CELLS_DIR}/{cell}.json", body))
         return written
 
     def preview(self, limit: int = 24, tile: int = 96) -> ImagePreview:

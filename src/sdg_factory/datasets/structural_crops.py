@@ -47,6 +47,12 @@ class StructuralCropDataset(BasePartitionsDataset):
         with self._fs.open(self._record_path(pid), "rb") as handle:
             return json.load(handle)
 
+    def _files_of(self, pid: str) -> list[str]:
+        return [posixpath.relpath(self._record_path(pid), self._root)]
+
+    def _owned_files(self, stats: dict) -> set[str]:
+        return {rel for rel in stats if rel.count("/") == 2 and rel.split("/")[1] in ("rgb", "mask", CELLS_DIR)}
+
     def _partition_complete(self, pid: str) -> bool:
         return self._fs.exists(self._record_path(pid))
 
@@ -61,8 +67,8 @@ class StructuralCropDataset(BasePartitionsDataset):
             records.append({**item.record, "rgb": rgb, "mask": mask})
         body = {"mode": mode, "cell": cell.cell, "crops": records, "skipped": cell.skipped,
                 "semantic_labels": cell.semantic_labels}
-        self._write_bytes(posixpath.relpath(self._record_path(pid), self._root),
-                          json.dumps(body, indent=2, sort_keys=True).encode())
+        written.append(self._write_bytes(posixpath.relpath(self._record_path(pid), self._root),
+                                         json.dumps(body, indent=2, sort_keys=True).encode()))
         return written
 
     def load_image(self, relative: str):

@@ -76,6 +76,20 @@ class UserInputDataset(AbstractDataset):
     def save(self, data: Any) -> None:
         raise DatasetError("UserInputDataset is read-only (it names the user's own input files)")
 
+    def content_fingerprint(self) -> str:
+        """A digest of the input's bytes (every file of a folder), so a re-run sees a changed
+        photo, mask, prompt file or background folder; ``none`` and a missing optional file are
+        fingerprints too. Content hashes are cached by size and mtime (never in the user's folder)."""
+        import fsspec
+
+        from sdg_factory.fingerprints.hashing import digest, tree_fingerprint
+
+        path = self._resolved()
+        if path is None:
+            return digest("absent")
+        fs, root = fsspec.core.url_to_fs(path)
+        return tree_fingerprint(fs, root, path)
+
     def _exists(self) -> bool:
         return True
 

@@ -81,11 +81,18 @@ class YoloSegDataset(BasePartitionsDataset):
             label = handle.read().decode()
         return {"image": image, "label": label}
 
+    def _files_of(self, pid: str) -> list[str]:
+        return list(self._files(pid))
+
+    def _owned_files(self, stats: dict) -> set[str]:
+        return {rel for rel in stats if rel.count("/") == 2 and rel.split("/")[0] in SPLITS
+                and rel.split("/")[1] in ("images", "labels")}
+
     def _partition_complete(self, pid: str) -> bool:
         image_rel, label_rel = self._files(pid)
         return self._fs.exists(self._join(image_rel)) and self._fs.exists(self._join(label_rel))
 
-    def _write_partition(self, pid: str, value: Any) -> str:
+    def _write_partition(self, pid: str, value: Any) -> list[str]:
         split, stem = self._split(pid)
         for other in SPLITS:
             if other != split:
@@ -97,7 +104,7 @@ class YoloSegDataset(BasePartitionsDataset):
         self._write_bytes(image_rel, encode_image(value["image"], ext))
         label = value["label"]
         self._write_bytes(label_rel, (label if label.endswith("\n") or not label else label + "\n").encode())
-        return pid
+        return [image_rel, label_rel]
 
     def load(self) -> YoloItems:
         names: list[str] = []
@@ -112,8 +119,8 @@ class YoloSegDataset(BasePartitionsDataset):
             raise DatasetError(f"YoloSegDataset at '{self._path}' saves a YoloItems(names, items); "
                                f"the node returned {type(data).__name__}")
         splits = sorted({self._split(pid)[0] for pid in data.items} | {"train", "val"}, key=SPLITS.index)
-        self._write_bytes("classes.txt", ("\n".join(data.names) + "\n").encode())
-        self._write_bytes("dataset.yaml", dataset_yaml(data.names, splits).encode())
+        self._write_bytes_if_changed("classes.txt", ("\n".join(data.names) + "\n").encode())
+        self._write_bytes_if_changed("dataset.yaml", dataset_yaml(data.names, splits).encode())
         for split in splits:  # ultralytics expects both folders, even when a split is empty
             self._fs.makedirs(self._join(split, "images"), exist_ok=True)
             self._fs.makedirs(self._join(split, "labels"), exist_ok=True)

@@ -1,0 +1,97 @@
+"""``JSONDataset`` and ``YAMLDataset``: one JSON or YAML document at any fsspec path.
+
+The same files, loads and save arguments as kedro-datasets' ``json.JSONDataset`` and
+``yaml.YAMLDataset``, written atomically and fingerprinted by content (an unchanged document
+is not rewritten; see :mod:`sdg_factory.datasets.single_file`). YAML is always loaded safely.
+
+Catalog example::
+
+    crop_summary:
+      type: sdg_factory.datasets.JSONDataset
+      filepath: ${globals:dig_url_root}/runs/demo/usd2roi-components/crop_summary.json
+      save_args: {indent: 2, sort_keys: true}
+
+    day0_crop_resolved:
+      type: sdg_factory.datasets.YAMLDataset
+      filepath: ${globals:dig_url_root}/runs/demo/usd2roi-components/day0_crop.yaml
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from kedro.io import AbstractDataset, DatasetError
+from kedro_datasets._typing import JSONPreview
+
+from sdg_factory.datasets._fs import filesystem, full_path
+from sdg_factory.datasets.single_file import SingleFileMixin
+
+
+class _DocumentDataset(SingleFileMixin, AbstractDataset[Any, Any]):
+    DEFAULT_SAVE_ARGS: dict[str, Any] = {}
+    KIND = ""
+
+    def __init__(self, *, filepath: str, save_args: dict | None = None, credentials: dict | None = None,
+                 fs_args: dict | None = None, metadata: dict | None = None) -> None:
+        self._fs, self._protocol, self._path = filesystem(filepath, credentials, fs_args)
+        self._save_args = {**self.DEFAULT_SAVE_ARGS, **(save_args or {})}
+        self.metadata = metadata
+
+    def _parse(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def _dump(self, data: Any) -> str:
+        raise NotImplementedError
+
+    def load(self) -> Any:
+        url = full_path(self._protocol, self._path)
+        try:
+            with self._fs.open(self._path, "rb") as handle:
+                text = handle.read().decode()
+        except FileNotFoundError as exc:
+            raise DatasetError(f"'{url}' does not exist; run the pipeline that writes it first") from exc
+        try:
+            return self._parse(text)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise DatasetError(f"'{url}' is not valid {self.KIND} ({exc}); fix or delete the file") from exc
+
+    def save(self, data: Any) -> None:
+        self._save_bytes(self._dump(data).encode())
+
+    def _exists(self) -> bool:
+        return self._fs.exists(self._path)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": full_path(self._protocol, self._path), "save_args": self._save_args}
+
+
+class JSONDataset(_DocumentDataset):
+    """A JSON document (``save_args`` go to ``json.dumps``; default ``indent: 2``)."""
+
+    DEFAULT_SAVE_ARGS = {"indent": 2}
+    KIND = "JSON"
+
+    def _parse(self, text: str) -> Any:
+        return json.loads(text)
+
+    def _dump(self, data: Any) -> str:
+        return json.dumps(data, **self._save_args)
+
+    def preview(self) -> JSONPreview:
+        """The document, for kedro-viz."""
+        return JSONPreview(json.dumps(self.load()))
+
+
+class YAMLDataset(_DocumentDataset):
+    """A YAML document (``save_args`` go to ``yaml.dump``; default ``default_flow_style: false``)."""
+
+    DEFAULT_SAVE_ARGS = {"default_flow_style": False}
+    KIND = "YAML"
+
+    def _parse(self, text: str) -> Any:
+        return yaml.safe_load(text)
+
+    def _dump(self, data: Any) -> str:
+        return yaml.dump(data, **self._save_args)

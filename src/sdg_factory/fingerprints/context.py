@@ -1,0 +1,98 @@
+"""What a node's outputs are fingerprinted with, and how nodes declare what their items read.
+
+A :class:`NodeFingerprint` is computed by the hooks before a node runs and bound to each of
+its output datasets; a dataset asks it for the fingerprint of every item it is about to write.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sdg_factory.fingerprints.hashing import digest
+
+DEFAULT_VERSION = 1
+
+
+def per_item(*arguments: str) -> Callable:
+    """Declare that each output item of a node depends only on the items of these inputs it
+    is given (a lazy saver ``partial(fn, loader, …)`` holding the input item's loader).
+
+    Without it an output item depends on the whole of every input, which is always correct
+    but recomputes everything when one input item changes::
+
+        @per_item("render_cells")
+        def crop_rois(render_cells, day0_crop, semantic_labels): ...
+    """
+    def mark(func: Callable) -> Callable:
+        func.__sdg_per_item__ = frozenset(arguments)
+        return func
+    return mark
+
+
+def algorithm_version(version: int | str) -> Callable:
+    """The version of what a node computes: bump it when its behaviour changes, so outputs
+    written by the old code are recomputed on the next run."""
+    def mark(func: Callable) -> Callable:
+        func.__sdg_version__ = version
+        return func
+    return mark
+
+
+def node_version(func: Callable) -> int | str:
+    while isinstance(func, partial):
+        func = func.func
+    module = sys.modules.get(getattr(func, "__module__", "") or "")
+    return getattr(func, "__sdg_version__", None) or getattr(module, "ALGORITHM_VERSION", DEFAULT_VERSION)
+
+
+def per_item_arguments(func: Callable) -> frozenset[str]:
+    while isinstance(func, partial):
+        func = func.func
+    return getattr(func, "__sdg_per_item__", frozenset())
+
+
+def _loaders_in(value: Any, depth: int = 0) -> Iterable[Any]:
+    """Input-item loaders held by a lazy saver (its arguments, one level into containers)."""
+    if getattr(value, "item_fingerprint", None) is not None and hasattr(value, "source"):
+        yield value
+        return
+    if depth > 2:
+        return
+    if isinstance(value, partial):
+        for arg in (*value.args, *value.keywords.values()):
+            yield from _loaders_in(arg, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for arg in value:
+            yield from _loaders_in(arg, depth + 1)
+    elif isinstance(value, dict):
+        for arg in value.values():
+            yield from _loaders_in(arg, depth + 1)
+
+
+@dataclass
+class NodeFingerprint:
+    """The fingerprint of one node run.
+
+    ``static`` covers the node, its algorithm version, its parameters and every input that is
+    not per-item; ``whole`` adds the per-item inputs as wholes. ``made_by`` is the provenance
+    record stored with each output (parameters redacted)."""
+
+    node: str
+    static: str
+    whole: str
+    per_item_sources: tuple = ()
+    made_by: dict = field(default_factory=dict)
+    forced: bool = False
+
+    def item_fingerprint(self, pid: str, value: Any = None) -> str:
+        """The fingerprint of output item ``pid`` made from the lazy saver ``value``."""
+        if self.per_item_sources:
+            deps = sorted(loader.item_fingerprint for loader in _loaders_in(value)
+                          if any(loader.source is s for s in self.per_item_sources))
+            if deps:
+                return digest(self.static, pid, deps)
+        return digest(self.whole, pid)
