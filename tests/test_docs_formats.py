@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sdg_factory.datasets import partitions
+from sdg_factory import rerun_hooks
 from sdg_factory.datasets.scene_history import COLUMNS
 from sdg_factory.datasets.yolo import dataset_yaml
+from sdg_factory.fingerprints import manifest
 from sdg_factory.defects import config as defects_config
 from sdg_factory.pipelines.anomaly_detection import nodes as detection
 from sdg_factory.pipelines.defects_export import evaluation
@@ -83,8 +84,10 @@ def _expected() -> dict[tuple[str, int], dict[str, set[str]]]:
     scene_dict = dict_keys(scenes.plan_batch, "window_start")
     return {
         ("## Provenance and manifests", 0): {"": set(run_record("p", "smoke", {}, {}))},
-        ("## Provenance and manifests", 1): {"": dict_keys(partitions.BasePartitionsDataset._write_manifest,
-                                                           "partitions")},
+        ("## Provenance and manifests", 1): {"": dict_keys(manifest.Manifest.body, "partitions") | {"checksum"},
+                                             "made_by": dict_keys(rerun_hooks.FingerprintHooks.node_fingerprint,
+                                                                  "algorithm_version"),
+                                             "items": {"fingerprint", "files"}},
         ("### `anomaly_staging/defect_spec.jsonl`", 0): {
             # {**taxonomy entry (material, defect_type, spatial_dependency), mask_dir, count, rois}
             "": dict_keys(texture.preflight_urls, "spatial_dependency")

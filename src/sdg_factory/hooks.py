@@ -9,7 +9,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from sdg_factory.datasets.failures import RUN_FAILURES, PartitionFailuresError
-from sdg_factory.provenance import run_record
+from sdg_factory.provenance import redact, run_record
 
 logger = logging.getLogger(__name__)
 
@@ -24,17 +24,54 @@ def _pipeline_label(run_params: dict[str, Any]) -> str:
 
 
 class ProvenanceHooks:
-    """Writes the run's resolved parameters (secrets redacted) under its run folder."""
+    """Writes ``provenance/<pipeline>.yml`` under the run folder: the run's resolved parameters
+    (secrets redacted) and, for every output the pipeline wrote or kept, what made the bytes on
+    disk — node, algorithm version, parameters and input fingerprints, read back from the
+    output's fingerprint manifest (``docs/reruns.md``). Rewritten only when it changes."""
+
+    def __init__(self) -> None:
+        self._record: dict[str, Any] | None = None
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         RUN_FAILURES.drain()  # failures of an earlier run in this process are not ours
+        self._record = None
         if PROVENANCE_DATASET not in catalog:
             return
-        label = _pipeline_label(run_params)
-        record = run_record(label, run_params.get("env"), run_params.get("runtime_params")
-                            or run_params.get("extra_params"), catalog.load("parameters"))
-        catalog.save(PROVENANCE_DATASET, {label.replace("+", "__"): record})
+        self._record = run_record(_pipeline_label(run_params), run_params.get("env"),
+                                  run_params.get("runtime_params") or run_params.get("extra_params"),
+                                  catalog.load("parameters"))
+
+    def _write(self, pipeline, catalog) -> None:
+        if self._record is None:
+            return
+        record, self._record = dict(self._record), None
+        outputs = {}
+        for name in sorted(pipeline.all_outputs()):
+            try:
+                dataset = catalog.get(name)
+            except Exception:  # noqa: BLE001 - a dataset that cannot be built has no provenance
+                continue
+            if hasattr(dataset, "made_by"):
+                outputs[name] = dataset.made_by()
+        record["outputs"] = redact(outputs)
+        key = record["pipeline"].replace("+", "__")
+        existing = catalog.load(PROVENANCE_DATASET)
+        if key in existing:
+            try:
+                if existing[key]() == record:
+                    return
+            except Exception:  # noqa: BLE001 - an unreadable old record is simply replaced
+                pass
+        catalog.save(PROVENANCE_DATASET, {key: record})
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        self._write(pipeline, catalog)
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline, catalog) -> None:
+        self._write(pipeline, catalog)
 
 
 class FailureSummaryHooks:

@@ -43,4 +43,5 @@ def run_record(pipeline: str, env: str | None, runtime_params: dict | None, para
         "runtime_params": redact(dict(runtime_params or {})),
         "parameters": redact(parameters),
         "versions": package_versions(),
+        "outputs": {},  # filled after the run: what made each output's bytes (its manifest's made_by)
     }

@@ -3,8 +3,11 @@
 from kedro.config import OmegaConfigLoader
 
 from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
+from sdg_factory.rerun_hooks import FingerprintHooks
 
-HOOKS = (ProvenanceHooks(), FailureSummaryHooks(), ModelMemoryHooks())
+# pluggy calls the hooks registered last first: the failure summary (which raises) comes last,
+# after provenance has been written
+HOOKS = (FailureSummaryHooks(), ProvenanceHooks(), FingerprintHooks(), ModelMemoryHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

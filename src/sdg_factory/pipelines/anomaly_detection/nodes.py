@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from sdg_factory.fingerprints import per_item
 from sdg_factory.backends.anomaly_detection import build_anomaly_detector, image_score
 from sdg_factory.seeding import item_seed
 
@@ -90,6 +91,7 @@ def _detector_for(detectors: dict[str, Any], pid: str) -> Any:
     return detectors[material]
 
 
+@per_item("anomaly_images")
 def map_defect_images(detectors: dict[str, Any], anomaly_images: dict[str, Callable]) -> dict[str, Callable]:
     """Lazy anomaly maps of the texture-defect images (same ids: ``MAT/cell__stem__defect``)."""
     if not anomaly_images:
@@ -98,6 +100,7 @@ def map_defect_images(detectors: dict[str, Any], anomaly_images: dict[str, Calla
     return {pid: partial(_map_of, _detector_for(detectors, pid), load) for pid, load in anomaly_images.items()}
 
 
+@per_item("augmented_crops")
 def map_held_out_rois(detectors: dict[str, Any], augmented_crops: dict[str, Callable],
                       split: dict[str, Any]) -> dict[str, Callable]:
     """Lazy anomaly maps of the held-out good ROIs (same ids: ``MAT/cell/NNNN``)."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from sdg_factory.fingerprints import per_item
 from sdg_factory.cookbooks import CookbookError, require
 from sdg_factory.imaging.roi_crop import CropConfig
 from sdg_factory.imaging.semantic_colors import split_classes
@@ -53,6 +54,7 @@ def _crop_one(load: Callable, cfg: CropConfig):
     return crop_cell(load(), cfg)
 
 
+@per_item("render_cells")
 def crop_rois(render_cells: dict[str, Callable], day0_crop: dict, semantic_labels: dict[str, dict]) -> dict:
     """One lazy crop job per render cell (ROIs numbered per material within the cell)."""
     if not render_cells:

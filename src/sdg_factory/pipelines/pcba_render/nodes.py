@@ -12,6 +12,7 @@ from sdg_factory.cookbooks import CookbookError, require
 from sdg_factory.pcb.board_cookbooks import ASSETS, board_cookbook, resolve, sentinel_values
 from sdg_factory.pcb.render import prims_in, render_cell, scan_grid, semantic_ids, semantic_palette
 from sdg_factory.pcb.usd_scene import load_primitives, scene_bounds
+from sdg_factory.provenance import redact
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,15 @@ def resolve_render_cookbooks(pcb_cookbooks: dict[str, Callable], board: str, sce
 
 
 def render_scan_grid(pcb_usd_assets: dict[str, Callable], pcba_target: dict, day0_image: dict,
-                     board: str, render_patches: Any, seed: int) -> tuple[dict[str, Any], dict]:
-    """One lazy Replicator cell per scan-grid tile, and the render's ``metadata.json``."""
+                     board: str, render_patches: Any, seed: int,
+                     render_dir: str | None = None) -> tuple[dict[str, Any], dict]:
+    """One lazy Replicator cell per scan-grid tile, and the render's ``metadata.json``.
+
+    Given ``render_dir`` (a Kit render), nothing is rendered: the crop reads that folder."""
+    if render_dir not in (None, "", "none", "null"):
+        logger.info("render_dir is given: not rendering; the crop reads %s as it is", render_dir)
+        return {}, {"board": board, "renderer": "external render folder (render_dir)",
+                    "render_dir": redact(str(render_dir))}
     scene_file = posixpath.basename(str(pcba_target["scene"]))
     key = f"{board}/{scene_file}"
     if key not in pcb_usd_assets:

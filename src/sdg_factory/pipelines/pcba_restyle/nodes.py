@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from sdg_factory.fingerprints import per_item
 from sdg_factory.backends.image_edit import EditRequest, ImageEditError, ImageEditor, build_image_editor
 from sdg_factory.cookbooks import CookbookError, require
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
@@ -45,6 +46,7 @@ def image_edit_config(backend: str, endpoint: str, model: str, backends: dict[st
     return config
 
 
+@per_item("roi_crops")
 def restyle_rois(
     roi_crops: dict[str, Callable[[], Roi]],
     image_edit_backend: str,
@@ -89,6 +91,7 @@ def edit_roi(editor: ImageEditor, load_roi: Callable[[], Roi], cookbook: dict, s
     return edited[..., :3]
 
 
+@per_item("edited_crops", "roi_crops")
 def register_edits(
     edited_crops: dict[str, Callable[[], np.ndarray]],
     roi_crops: dict[str, Callable[[], Roi]],

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sdg_factory.fingerprints import per_item
 from sdg_factory.imaging.defect_masks import DEFECT_TYPES, PlacementError, mask_stats, place_defect, semantic_regions
 from sdg_factory.paths import safe_segment
 from sdg_factory.seeding import item_rng, item_seed
@@ -153,6 +154,7 @@ def staged_id(roi_pid: str) -> str:
     return f"{safe_segment(material, 'material')}/{safe_segment(cell, 'cell')}__{safe_segment(stem, 'stem')}"
 
 
+@per_item("augmented_crops", "roi_crops")
 def stage_anomalygen_inputs(preflight: dict, augmented_crops: dict, roi_crops: dict, raw_submasks: dict,
                             semantic_labels: dict) -> tuple[dict, dict, dict, list[dict], dict]:
     """The AnomalyGen staging folder per material: clean image and cad mask per ROI as

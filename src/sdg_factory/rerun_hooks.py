@@ -1,0 +1,216 @@
+"""Hooks that make a re-run right: fingerprints bound to every node's outputs, execution modes.
+
+Before a node runs, :class:`FingerprintHooks` computes its fingerprint — the node, its algorithm
+version, the resolved parameters it reads and the fingerprints of its inputs — and binds it to
+each output dataset that keeps fingerprints; the dataset then skips what matches, recomputes
+what differs and removes what the configuration no longer makes (``docs/reruns.md``).
+
+Runtime parameters:
+
+- ``execution_mode``: ``by_name`` (default: the run named ``run_name``), ``new`` (a fresh
+  ``YYYYMMDD_HHMMSS`` run), ``last`` (the most recently written run);
+- ``recompute``: node names, dataset names or namespaces, joined by ``+`` (``all`` for every
+  node): their outputs are recomputed even when nothing changed;
+- ``start_from_step``: for ``reference_object``, steps N… recompute even when nothing changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from sdg_factory.fingerprints.context import NodeFingerprint, node_version, per_item_arguments
+from sdg_factory.fingerprints.hashing import digest, tree_fingerprint
+from sdg_factory.provenance import redact
+
+logger = logging.getLogger(__name__)
+
+EXECUTION_MODES = ("by_name", "new", "last")
+_STEP = re.compile(r"(?:^|\.)step(\d+)_")
+
+
+class RerunConfigError(ValueError):
+    """A re-run parameter (execution_mode, recompute, start_from_step) has a bad value."""
+
+
+def _dataset(catalog: Any, name: str) -> Any:
+    try:
+        return catalog.get(name)
+    except Exception:  # noqa: BLE001 - a catalog without this dataset: nothing to fingerprint
+        return None
+
+
+def _function_id(func: Any) -> str:
+    inner = getattr(func, "func", func)
+    return f"{getattr(inner, '__module__', '?')}.{getattr(inner, '__qualname__', type(inner).__name__)}"
+
+
+def _argument_datasets(node: Any) -> dict[str, str]:
+    """``{function argument: dataset name}`` for the node's inputs."""
+    import inspect
+
+    raw = node._inputs  # noqa: SLF001 - a list, a str or a dict, as the node was declared
+    if isinstance(raw, dict):
+        return {str(k): v for k, v in raw.items()}
+    names = [raw] if isinstance(raw, str) else list(raw or [])
+    try:
+        arguments = list(inspect.signature(node.func).parameters)
+    except (TypeError, ValueError):
+        return {}
+    return dict(zip(arguments, names))
+
+
+def _last_run(dig_url_root: str) -> str:
+    """The run under ``<dig_url_root>/runs`` written most recently (by its provenance files)."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(posixpath.join(str(dig_url_root), "runs"))
+    best: tuple[float, str] | None = None
+    if fs.exists(root):
+        for folder in fs.ls(root, detail=False):
+            name = posixpath.basename(folder.rstrip("/"))
+            if name.startswith("."):
+                continue
+            stamps = [info.get("mtime") or 0 for info in fs.find(posixpath.join(folder, "provenance"),
+                                                                   detail=True).values()]
+            stamp = max(stamps or [fs.info(folder).get("mtime") or 0])
+            if hasattr(stamp, "timestamp"):
+                stamp = stamp.timestamp()
+            if best is None or float(stamp) > best[0]:
+                best = (float(stamp), name)
+    if best is None:
+        raise RerunConfigError(f"execution_mode=last: there is no run under {posixpath.join(str(dig_url_root), 'runs')} "
+                               "yet; run once with a run_name (or execution_mode=new) first")
+    return best[1]
+
+
+def resolve_run_name(mode: str, run_name: str | None, dig_url_root: str, now: datetime | None = None) -> str | None:
+    """The run a pipeline writes, from the documents' execution modes."""
+    if mode in (None, "", "by_name"):
+        return run_name
+    if mode == "new":
+        return (now or datetime.now()).strftime("%Y%m%d_%H%M%S")
+    if mode == "last":
+        return _last_run(dig_url_root)
+    raise RerunConfigError(f"execution_mode={mode!r} is not one of {list(EXECUTION_MODES)} "
+                           "(by_name: the run named run_name; new: a fresh timestamped run; last: the newest run)")
+
+
+def forced_names(recompute: Any, start_from_step: Any) -> tuple[set[str], int | None]:
+    """What ``recompute`` and ``start_from_step`` force, validated."""
+    names: set[str] = set()
+    if recompute not in (None, "", False):
+        items = recompute if isinstance(recompute, (list, tuple)) else str(recompute).split("+")
+        names = {str(item).strip() for item in items if str(item).strip()}
+    step = None
+    if start_from_step not in (None, ""):
+        try:
+            step = int(start_from_step)
+        except (TypeError, ValueError):
+            step = -1
+        if step < 1:
+            raise RerunConfigError(f"start_from_step={start_from_step!r} must be a step number >= 1 "
+                                   "(reference_object steps are 1 … 7)")
+    return names, step
+
+
+class FingerprintHooks:
+    """Computes each node's fingerprint and binds it to the node's output datasets."""
+
+    def __init__(self) -> None:
+        self._memory: dict[str, str] = {}
+        self._current: dict[str, NodeFingerprint] = {}
+        self._forced: set[str] = set()
+        self._from_step: int | None = None
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        loader = context.config_loader
+        runtime = dict(getattr(loader, "runtime_params", None) or {})
+        mode = runtime.get("execution_mode")
+        if mode in (None, "", "by_name"):
+            return
+        root = str(loader["globals"].get("dig_url_root", "data/dig"))
+        if "://" not in root and not posixpath.isabs(root):
+            root = posixpath.join(str(context.project_path), root)
+        name = resolve_run_name(str(mode), runtime.get("run_name"), root)
+        logger.info("execution_mode=%s: this run writes run_name=%s", mode, name)
+        loader.runtime_params = {**runtime, "run_name": name}
+        loader._runtime_params_oc = None  # noqa: SLF001 - the resolver's cache of runtime params
+        context._runtime_params = {**(context._runtime_params or {}), "run_name": name}  # noqa: SLF001
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._memory.clear()
+        self._current.clear()
+        parameters = catalog.load("parameters") if "parameters" in catalog else {}
+        self._forced, self._from_step = forced_names(parameters.get("recompute"), parameters.get("start_from_step"))
+        if self._forced:
+            logger.info("recompute: forcing %s", sorted(self._forced))
+
+    def _is_forced(self, node: Any) -> bool:
+        if "all" in self._forced or node.name in self._forced or self._forced & set(node.outputs):
+            return True
+        if node.namespace and any(node.namespace == f or node.namespace.startswith(f + ".") for f in self._forced):
+            return True
+        if self._from_step is not None and (node.namespace or "").split(".")[0] == "reference_object":
+            match = _STEP.search(node.name)
+            return node.name.endswith("pipeline_state") or bool(match and int(match.group(1)) >= self._from_step)
+        return False
+
+    def input_fingerprint(self, name: str, catalog: Any) -> str:
+        dataset = _dataset(catalog, name)
+        if hasattr(dataset, "content_fingerprint"):
+            return dataset.content_fingerprint()
+        if name in self._memory:
+            return self._memory[name]
+        path = getattr(dataset, "_filepath", None) or getattr(dataset, "_path", None)
+        fs = getattr(dataset, "_fs", None)
+        if path is not None and fs is not None:  # any fsspec file dataset: its bytes
+            return tree_fingerprint(fs, str(path), str(path))
+        # a value no fingerprint can describe (a dataset type without one): always recompute
+        return digest("unknown", name, uuid.uuid4().hex)
+
+    def node_fingerprint(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> NodeFingerprint:
+        per_item_args = per_item_arguments(node.func)
+        per_item = {ds for arg, ds in _argument_datasets(node).items() if arg in per_item_args} if per_item_args else set()
+        parameters: dict[str, Any] = {}
+        fingerprints: dict[str, str] = {}
+        for name in node.inputs:
+            if name == "parameters" or name.startswith("params:"):
+                parameters[name] = inputs.get(name)
+            else:
+                fingerprints[name] = self.input_fingerprint(name, catalog)
+        version = node_version(node.func)
+        function = _function_id(node.func)
+        static = digest(node.name, function, version, parameters,
+                        {k: v for k, v in fingerprints.items() if k not in per_item})
+        whole = digest(static, {k: v for k, v in fingerprints.items() if k in per_item})
+        made_by = {"node": node.name, "function": function, "algorithm_version": version, "fingerprint": whole,
+                   "parameters": redact(parameters), "inputs": fingerprints}
+        sources = tuple(ds for ds in (_dataset(catalog, n) for n in sorted(per_item)) if ds is not None)
+        return NodeFingerprint(node.name, static, whole, sources, made_by, forced=self._is_forced(node))
+
+    @hook_impl
+    def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
+        fingerprint = self.node_fingerprint(node, catalog, inputs)
+        if fingerprint.forced:
+            logger.info("%s: recomputing (forced by recompute / start_from_step)", node.name)
+        self._current[node.name] = fingerprint
+        for name in node.outputs:
+            dataset = _dataset(catalog, name)
+            if hasattr(dataset, "bind_fingerprint"):
+                dataset.bind_fingerprint(fingerprint)
+
+    @hook_impl
+    def after_node_run(self, node: Any) -> None:
+        fingerprint = self._current.pop(node.name, None)
+        if fingerprint is not None:
+            for name in node.outputs:
+                self._memory[name] = digest(fingerprint.whole, name)
