@@ -3,6 +3,9 @@
 from kedro.config import OmegaConfigLoader
 
 from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
+from sdg_factory.redaction import install_log_redaction
+
+install_log_redaction()  # every log record of a run is scrubbed of credentials (docs/security.md)
 
 HOOKS = (ProvenanceHooks(), FailureSummaryHooks(), ModelMemoryHooks())
 

@@ -203,8 +203,8 @@ def image_header_size(data: bytes, max_pixels: int, where: str) -> tuple[int, in
         raise AnswerRejected(
             f"{where}: the answer image is larger than max_image_pixels={max_pixels} ({exc}); "
             "it was not decoded") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise AnswerRejected(f"{where}: the answer is not an image whose header can be read ({exc})") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise AnswerRejected(f"{where} does not decode to an image (no image header that PIL can read)") from None
     if width * height > int(max_pixels):
         raise AnswerRejected(
             f"{where}: the answer image is {width}x{height} = {width * height} pixels, more than "
