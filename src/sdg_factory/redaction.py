@@ -60,7 +60,8 @@ def register_secret(value: Any) -> None:
     text = str(value)
     if len(text) < MIN_SECRET_LENGTH:
         return
-    forms = {text, quote(text, safe=""), quote_plus(text), base64.b64encode(text.encode()).decode().rstrip("=")}
+    forms = {text, quote(text, safe=""), quote_plus(text), base64.b64encode(text.encode()).decode()}
+    forms.add(base64.b64encode(text.encode()).decode().rstrip("="))
     with _known_lock:
         _known.update(f for f in forms if len(f) >= MIN_SECRET_LENGTH)
 
@@ -148,20 +149,19 @@ def redact(value: Any, key: str = "", _in_secret_section: bool = False) -> Any:
 
 def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     """Format the record's message once, scrubbed; pre-format its traceback, scrubbed."""
-    if getattr(record, "_sdg_scrubbed", False):
-        return record
+    if record.msg is getattr(record, "_sdg_clean", None) and not record.args:
+        return record  # already done (a filter after the record factory)
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a malformed record is logged as it is
         return record
     clean = scrub(message)
-    if clean != message or record.args:
-        record.msg, record.args = clean, ()
+    record.msg, record.args = clean, ()
     if record.exc_info and not record.exc_text:
         record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
     elif record.exc_text:
         record.exc_text = scrub(record.exc_text)
-    record._sdg_scrubbed = True
+    record._sdg_clean = record.msg
     return record
 
 
