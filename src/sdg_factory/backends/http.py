@@ -299,7 +299,7 @@ class HttpClient:
                 logger.warning("%s %s failed (%s); retry %d/%d in %.1fs",
                                method, shown, last, attempt + 1, self.max_retries, delay)
                 self.sleep(delay)
-        raise EndpointError(scrub(f"{method} {shown} failed after {attempt + 1} attempt(s): {last}"))
+        raise EndpointError(f"{method} {shown} failed after {attempt + 1} attempt(s): {last}")  # both scrubbed
 
     def _send_once(self, method: str, url: str, headers: dict[str, str], **kwargs: Any) -> requests.Response:
         """One attempt, its whole exchange bounded by ``timeout_s`` and its body by
@@ -316,15 +316,11 @@ class HttpClient:
                     response.close()
             except requests.RequestException:
                 if deadline.fired:
-                    raise self._too_slow() from None
+                    raise requests.Timeout(_too_slow(self.timeout_s)) from None
                 raise
             if deadline.fired:  # the socket was shut while a body without a length was read
-                raise self._too_slow()
+                raise requests.Timeout(_too_slow(self.timeout_s))
         return response
-
-    def _too_slow(self) -> requests.Timeout:
-        return requests.Timeout(f"no complete answer within timeout_s={self.timeout_s:g} s "
-                                "(the deadline covers connect to the last byte)")
 
     def post_json(self, path: str, payload: dict) -> dict:
         return self._json(self.request("POST", path, json=payload), path)
@@ -372,6 +368,10 @@ class HttpClient:
     def check_image(self, data: bytes, where: str) -> tuple[int, int]:
         """``(width, height)`` from the image header, refused above ``max_image_pixels``."""
         return image_header_size(data, self.max_image_pixels, where)
+
+
+def _too_slow(timeout_s: float) -> str:
+    return f"no complete answer within timeout_s={timeout_s:g} s (the deadline covers connect to the last byte)"
 
 
 def _read_body(response: requests.Response, limit: int, strict: bool, where: str) -> None:

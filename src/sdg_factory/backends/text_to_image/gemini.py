@@ -131,7 +131,7 @@ class GeminiImages:
         problem = answer_size_problem(size, (size[0], max(1, round(size[0] * expected[1] / expected[0]))), min_scale=0) \
             if expected else None
         if problem:
-            raise TextToImageError(f"{source}: {problem} (aspect_ratio {self.aspect_ratio}); the image was not used")
+            raise TextToImageError(f"{source}: {problem}; the image was not used (aspect_ratio {self.aspect_ratio})")
         return decode_bytes(data, source)
 
 
