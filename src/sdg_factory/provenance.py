@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-_SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|credential|auth|private[_-]?key)", re.I)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@", re.I)
-REDACTED = "***redacted***"
-
-
-def redact(value: Any, key: str = "") -> Any:
-    """Copy ``value`` with secret-looking keys and URL passwords replaced by a marker."""
-    if key and _SECRET_KEY.search(key) and value not in (None, "", {}):
-        return REDACTED
-    if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", value)
-    return value
+from sdg_factory.redaction import REDACTED, redact  # noqa: F401 - re-exported (one redaction rule set)
 
 
 def package_versions(names: tuple[str, ...] = ("sdg_factory", "kedro", "numpy", "opencv-python",

@@ -3,7 +3,10 @@
 from kedro.config import OmegaConfigLoader
 
 from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
+from sdg_factory.redaction import install_log_redaction
 from sdg_factory.rerun_hooks import FingerprintHooks
+
+install_log_redaction()  # every log record of a run is scrubbed of credentials (docs/security.md)
 
 # pluggy calls the hooks registered last first: the failure summary (which raises) comes last,
 # after provenance has been written

@@ -93,7 +93,8 @@ def test_openai_images_follows_a_url_answer_and_reports_a_bad_one():
         routes = {("POST", "/v1/images/generations"): [(200, {"data": [{"url": f"{files}/files/x.png"}]}),
                                                        (200, {"data": []})]}
         with scripted_server(routes) as (url, _):
-            backend = build_text_to_image({"backend": "openai_images", "endpoint": f"{url}/v1", "backoff_s": 0})
+            backend = build_text_to_image({"backend": "openai_images", "endpoint": f"{url}/v1", "backoff_s": 0,
+                                           "allowed_hosts": [files]})  # another port: not the endpoint's
             assert np.array_equal(backend.generate(TextToImageRequest("p")), image)
             with pytest.raises(TextToImageError, match="data"):
                 backend.generate(TextToImageRequest("p"))

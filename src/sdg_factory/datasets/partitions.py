@@ -49,6 +49,7 @@ from sdg_factory.fingerprints.context import NodeFingerprint
 from sdg_factory.fingerprints.hashing import CONTENT_HASHES, digest, stat_key
 from sdg_factory.fingerprints.manifest import Manifest, intact, read_manifest
 from sdg_factory.paths import check_relative
+from sdg_factory.redaction import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -310,6 +311,7 @@ class BasePartitionsDataset(AbstractDataset):
                 if error is None:
                     results[pid] = list(files or [])
                 else:
+                    error = scrub(error)  # an echoed credential never reaches the manifest or the log
                     failures.append(PartitionFailure(self._path, pid, error))
                     logger.error("partition %s of %s failed: %s", pid, self._path, escape(error))
                 bar.update(1)

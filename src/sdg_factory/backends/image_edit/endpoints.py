@@ -12,11 +12,15 @@
                           seed, negative_prompt}``; answer ``artifacts[0].base64``
 ========================  =================================================================
 
-All three go through :class:`sdg_factory.backends.http.HttpClient` (timeouts, bounded retries
-with backoff on connection errors, timeouts, 429 and 5xx). ``health_check`` is ``GET
-{endpoint}/models``, called by the pipeline before a batch. A body without an image raises
-:class:`ImageEditError` naming the field; the pipeline records it for that ROI and goes on.
-Crops are upscaled to the model's working size and the answer is brought back to crop size.
+All three go through :class:`sdg_factory.backends.http.HttpClient` (a deadline per attempt
+from connect to last byte, bounded retries with backoff on connection errors, deadlines, 429
+and 5xx, ``max_body_bytes``). ``health_check`` is ``GET {endpoint}/models``, called by the
+pipeline before a batch. A body without an image, an image over ``max_image_pixels`` (read
+from its header, before decoding), an image of another aspect ratio than the one sent, or an
+image URL on a host that is not the endpoint's (nor in ``allowed_hosts``) raises
+:class:`ImageEditError` naming the reason; the pipeline records it for that ROI, goes on, and
+the next run retries it. Crops are upscaled to the model's working size and the answer is
+brought back to crop size.
 """
 
 from __future__ import annotations
@@ -32,10 +36,23 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.http import EndpointError, HttpClient
+from sdg_factory.backends.http import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_IMAGE_PIXELS,
+    EndpointError,
+    HttpClient,
+    image_header_size,
+)
 from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError, register_image_editor
-from sdg_factory.backends.image_edit.sizing import back_to_crop, model_size, to_model_size
+from sdg_factory.backends.image_edit.sizing import (
+    answer_size_problem,
+    back_to_crop,
+    model_size,
+    parse_size,
+    to_model_size,
+)
 from sdg_factory.datasets.image import decode_image, encode_image
+from sdg_factory.redaction import redact_url, scrub
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +65,39 @@ def data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(encode_image(image, ".png")).decode()
 
 
-def decode_b64_image(text: Any, where: str) -> np.ndarray:
-    """Decode base64 (or a data URL) to an RGB array; anything else is an :class:`ImageEditError`."""
+def b64_image_bytes(text: Any, where: str) -> bytes:
+    """The bytes of base64 text (or of a data URL); anything else is an :class:`ImageEditError`."""
     if not isinstance(text, str) or not text:
         raise ImageEditError(f"{where} is missing or not a string")
     match = _DATA_URL.match(text.strip())
     payload = match.group(1) if match else text
     try:
-        raw = base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
+        return base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ImageEditError(f"{where} is not valid base64 ({exc})") from exc
+
+
+def decode_answer_image(raw: bytes, where: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+                        expected: tuple[int, int] | None = None) -> np.ndarray:
+    """Image bytes from an answer to RGB, after the header check (``max_pixels``; the aspect
+    ratio of ``expected`` ``(width, height)``): a refused image is never decoded."""
+    try:
+        size = image_header_size(raw, max_pixels, where)
+    except EndpointError as exc:
+        raise ImageEditError(str(exc)) from None
+    problem = answer_size_problem(size, expected) if expected else None
+    if problem:
+        raise ImageEditError(f"{where}: {problem}; the answer was not used")
     try:
         return decode_image(raw, "rgb", source=where)
     except Exception as exc:  # noqa: BLE001 - DatasetError from a non-image payload
         raise ImageEditError(f"{where} does not decode to an image") from exc
+
+
+def decode_b64_image(text: Any, where: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+                     expected: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode base64 (or a data URL) to an RGB array (see :func:`decode_answer_image`)."""
+    return decode_answer_image(b64_image_bytes(text, where), where, max_pixels, expected)
 
 
 def _generation_fields(request, settings: dict) -> dict[str, Any]:
@@ -86,7 +122,7 @@ def _dig(body: Any, *path: Any) -> Any:
         except (KeyError, IndexError, TypeError):
             raise ImageEditError(
                 f"malformed answer: {seen}{f'[{step}]' if isinstance(step, int) else '.' + str(step)} "
-                f"is missing (got {str(body)[:160]!r})"
+                f"is missing (got {scrub(str(body))[:160]!r})"
             ) from None
         seen += f"[{step}]" if isinstance(step, int) else f".{step}"
     return node
@@ -105,6 +141,9 @@ class _HttpImageEditor:
         api_key: str | None = None,
         api_key_env: str | None = None,
         timeout_s: float = 120.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+        allowed_hosts: list[str] | None = None,
         max_retries: int = 3,
         backoff_s: float = 2.0,
         max_backoff_s: float = 30.0,
@@ -119,14 +158,15 @@ class _HttpImageEditor:
         if not endpoint or not str(endpoint).startswith(("http://", "https://")):
             raise ValueError(
                 f"{self.name}: parameter 'image_edit_endpoint' must be an http(s) URL such as "
-                f"http://host:8000/v1, got {endpoint!r}"
+                f"http://host:8000/v1, got {redact_url(endpoint) if endpoint else endpoint!r}"
             )
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
         self.endpoint = str(endpoint).rstrip("/")
         self.model = model
         self.client = HttpClient(self._base_url(self.endpoint), api_key=key, timeout_s=timeout_s,
                                  max_retries=max_retries, backoff_s=backoff_s,
-                                 max_backoff_s=max_backoff_s, sleep=sleep)
+                                 max_backoff_s=max_backoff_s, sleep=sleep, max_body_bytes=max_body_bytes,
+                                 max_image_pixels=max_image_pixels, allowed_hosts=tuple(allowed_hosts or ()))
         self.sizing = {"min_side": min_side, "max_side": max_side, "multiple_of": multiple_of}
         self.steps, self.guidance = steps, guidance
         self.extra_body = dict(extra_body or {})
@@ -143,7 +183,7 @@ class _HttpImageEditor:
         served = [m.get("id") for m in body.get("data", []) if isinstance(m, dict)] if isinstance(body, dict) else []
         if self.model and served and self.model not in served:
             logger.warning("%s serves %s, not the configured image_edit_model %r",
-                           self.client.base_url, served, self.model)
+                           self.client.safe_url, served, self.model)
 
     def edit(self, request: EditRequest) -> np.ndarray:
         rgb = np.ascontiguousarray(np.asarray(request.image)[..., :3])
@@ -164,6 +204,19 @@ class _HttpImageEditor:
 
     def _call(self, request: EditRequest, images: list[np.ndarray], settings: dict) -> np.ndarray:
         raise NotImplementedError
+
+    def _expected_size(self, images: list[np.ndarray]) -> tuple[int, int]:
+        """``(width, height)`` the answer should have (the aspect ratio of what was sent)."""
+        return images[0].shape[1], images[0].shape[0]
+
+    def _answer_image(self, value: Any, where: str, images: list[np.ndarray]) -> np.ndarray:
+        """An answer's image — base64, a data URL, or an http(s) URL on the endpoint's own host
+        (or ``allowed_hosts``) — checked against the limits, then decoded."""
+        if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
+            raw = self.client.fetch(value.strip(), where)
+        else:
+            raw = b64_image_bytes(value, where)
+        return decode_answer_image(raw, where, self.client.max_image_pixels, self._expected_size(images))
 
 
 @register_image_editor("openai_images")
@@ -190,7 +243,13 @@ class OpenAIImagesEditor(_HttpImageEditor):
         if request.mask is not None and request.options.get("send_mask"):
             files.append(("mask", ("mask.png", encode_image(request.mask, ".png"), "image/png")))
         body = self.client.post_multipart("images/edits", {k: str(v) for k, v in fields.items()}, files)
-        return decode_b64_image(_dig(body, "data", 0, "b64_json"), "data[0].b64_json")
+        item = _dig(body, "data", 0)
+        if isinstance(item, dict) and not item.get("b64_json") and isinstance(item.get("url"), str):
+            return self._answer_image(item["url"], "data[0].url", images)
+        return self._answer_image(_dig(body, "data", 0, "b64_json"), "data[0].b64_json", images)
+
+    def _expected_size(self, images: list[np.ndarray]) -> tuple[int, int]:
+        return parse_size(self.size) or super()._expected_size(images)
 
 
 @register_image_editor("openai_chat")
@@ -222,9 +281,9 @@ class OpenAIChatEditor(_HttpImageEditor):
         if url is None:
             raise ImageEditError(
                 "malformed answer: choices[0].message has no image (looked for an image_url data URL "
-                f"in content and in images; got {str(message)[:160]!r})"
+                f"in content and in images; got {scrub(str(message))[:160]!r})"
             )
-        return decode_b64_image(url, "choices[0].message image_url")
+        return self._answer_image(url, "choices[0].message image_url", images)
 
 
 def _first_image_url(message: Any) -> str | None:
@@ -272,4 +331,4 @@ class NimImageEditor(_HttpImageEditor):
         reason = artifact.get("finishReason") if isinstance(artifact, dict) else None
         if reason and str(reason).upper() not in ("SUCCESS", "STOP"):
             raise ImageEditError(f"the NIM answered finishReason={reason!r} (no usable image)")
-        return decode_b64_image(_dig(body, "artifacts", 0, "base64"), "artifacts[0].base64")
+        return self._answer_image(_dig(body, "artifacts", 0, "base64"), "artifacts[0].base64", images)

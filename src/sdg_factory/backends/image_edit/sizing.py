@@ -2,7 +2,8 @@
 
 Image-edit models work at hundreds of pixels per side; an ROI crop is often a few dozen. The
 crop is upscaled (aspect kept, each side a multiple of ``multiple_of``) before the call and
-the model's answer — whatever size it comes back at — is resized to the crop size after it.
+the model's answer is resized to the crop size after it, once :func:`answer_size_problem` has
+checked that it has the aspect ratio asked for (an HTTP answer of another shape is refused).
 """
 
 from __future__ import annotations
@@ -37,3 +38,32 @@ def back_to_crop(image: np.ndarray, like: np.ndarray) -> np.ndarray:
     if like.ndim == 3 and like.shape[2] == 4:
         image = np.dstack([image, like[..., 3]])
     return image
+
+
+ASPECT_TOLERANCE = 0.05  # relative difference of width/height ratios an answer may have
+MIN_ANSWER_SCALE = 0.25  # an answer smaller than a quarter of the asked size per side is refused
+
+
+def answer_size_problem(got: tuple[int, int], expected: tuple[int, int],
+                        min_scale: float = MIN_ANSWER_SCALE) -> str | None:
+    """Why an answer image of ``got`` ``(width, height)`` cannot stand for a request of
+    ``expected`` (another aspect ratio: the edit would come back distorted; far smaller: it
+    would come back blurred; ``min_scale=0`` skips that check), or ``None`` when it can (it is
+    then resized as usual)."""
+    (gw, gh), (ew, eh) = got, expected
+    if min(gw, gh, ew, eh) <= 0:
+        return f"the answer image is {gw}x{gh}"
+    ratio = (gw / gh) / (ew / eh)
+    if abs(ratio - 1.0) > ASPECT_TOLERANCE:
+        return (f"the answer image is {gw}x{gh} for a {ew}x{eh} request: another aspect ratio "
+                f"(more than {ASPECT_TOLERANCE:.0%} off), so it would be distorted")
+    if gw < ew * min_scale or gh < eh * min_scale:
+        return (f"the answer image is {gw}x{gh} for a {ew}x{eh} request: less than "
+                f"{min_scale:.0%} of the size asked for")
+    return None
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"1024x768"`` → ``(1024, 768)``; anything else (``None``, ``"auto"``) → ``None``."""
+    width, sep, height = str(text or "").lower().partition("x")
+    return (int(width), int(height)) if sep and width.isdigit() and height.isdigit() else None

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from sdg_factory.backends.api_keys import resolve_api_key
-from sdg_factory.backends.http import EndpointError, HttpClient
+from sdg_factory.backends.http import DEFAULT_MAX_BODY_BYTES, EndpointError, HttpClient
+from sdg_factory.redaction import scrub
 from sdg_factory.backends.text.base import register_text_generator
 
 
@@ -31,12 +32,12 @@ class OpenAIChat:
     def __init__(self, endpoint: str, model: str, api_key: str | None = None,
                  api_key_env: str | None = "OPENAI_API_KEY", send_seed: bool = True,
                  timeout_s: float = 120.0, max_retries: int = 3, backoff_s: float = 1.0,
-                 extra_body: dict[str, Any] | None = None) -> None:
+                 extra_body: dict[str, Any] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.model = model
         self.send_seed = bool(send_seed)
         self.extra_body = dict(extra_body or {})
         self.client = HttpClient(endpoint, resolve_api_key(api_key, api_key_env), timeout_s=timeout_s,
-                                 max_retries=max_retries, backoff_s=backoff_s)
+                                 max_retries=max_retries, backoff_s=backoff_s, max_body_bytes=max_body_bytes)
 
     def health_check(self) -> None:
         self.client.health_check()
@@ -57,9 +58,9 @@ class OpenAIChat:
             text = _content_text(answer["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError) as exc:
             raise EndpointError(
-                f"{self.client.base_url}/chat/completions answered without choices[0].message.content: "
-                f"{str(answer)[:200]!r}") from exc
+                f"{self.client.safe_url}/chat/completions answered without choices[0].message.content: "
+                f"{scrub(str(answer))[:200]!r}") from exc
         if not text.strip():
-            raise EndpointError(f"{self.client.base_url}/chat/completions answered with empty content "
+            raise EndpointError(f"{self.client.safe_url}/chat/completions answered with empty content "
                                 f"(model {self.model!r})")
         return text.strip()

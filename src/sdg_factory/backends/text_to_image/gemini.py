@@ -5,7 +5,8 @@
 back as a base64 ``inlineData`` part. No SDK is needed (the google-genai client sends this
 same request). Transport errors, 429 and 5xx are retried by :class:`HttpClient`; an answer
 without an image (safety block, text-only reply) is retried up to ``max_attempts`` times and
-then reported with the model's finish reason.
+then reported with the model's finish reason. The image is checked from its header before it
+is decoded (``max_image_pixels``, and the ``aspect_ratio`` asked for).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from sdg_factory.backends.api_keys import resolve_api_key
-from sdg_factory.backends.http import EndpointError, HttpClient
+from sdg_factory.backends.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMAGE_PIXELS, EndpointError, HttpClient
+from sdg_factory.backends.image_edit.sizing import answer_size_problem
+from sdg_factory.redaction import scrub
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
@@ -53,7 +56,7 @@ def _why_no_image(answer: dict) -> str:
     text = " ".join(p.get("text", "") for c in answer.get("candidates") or []
                     for p in (c.get("content") or {}).get("parts") or [] if p.get("text"))
     parts = [f"finishReason={','.join(reasons)}" if reasons else "", f"blockReason={block}" if block else "",
-             f"text={text[:120]!r}" if text else ""]
+             f"text={scrub(text)[:120]!r}" if text else ""]
     return "; ".join(p for p in parts if p) or "no candidates"
 
 
@@ -65,7 +68,8 @@ class GeminiImages:
                  api_key: str | None = None, api_key_env: str | None = "GEMINI_API_KEY",
                  aspect_ratio: str = "16:9", image_size: str = "2K", google_search: bool = False,
                  max_attempts: int = 3, timeout_s: float = 300.0, max_retries: int = 3,
-                 backoff_s: float = 2.0) -> None:
+                 backoff_s: float = 2.0, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> None:
         self.model = model
         self.aspect_ratio = aspect_ratio
         self.image_size = image_size
@@ -73,7 +77,8 @@ class GeminiImages:
         self.max_attempts = max(1, int(max_attempts))
         key = resolve_api_key(api_key, api_key_env)
         self.client = GeminiHttpClient(endpoint, key, timeout_s=timeout_s, max_retries=max_retries,
-                                       backoff_s=backoff_s)
+                                       backoff_s=backoff_s, max_body_bytes=max_body_bytes,
+                                       max_image_pixels=max_image_pixels)
         self._has_key = bool(key)
         self._key_env = api_key_env
 
@@ -109,9 +114,28 @@ class GeminiImages:
                 raise TextToImageError(str(exc)) from exc
             images = _inline_images(answer)
             if images:
-                return decode_bytes(images[0], f"{self.client.base_url}/{path}")
+                return self._decode(images[0], f"{self.client.safe_url}/{path}")
             why = _why_no_image(answer)
             logger.warning("Gemini answered without an image (%s); attempt %d/%d", why, attempt, self.max_attempts)
         raise TextToImageError(
-            f"{self.client.base_url}/{path} returned no image after {self.max_attempts} attempt(s) ({why}). "
+            f"{self.client.safe_url}/{path} returned no image after {self.max_attempts} attempt(s) ({why}). "
             "A safety block usually needs a different prompt; see the prompt in prompts.jsonl.")
+
+    def _decode(self, data: bytes, source: str) -> np.ndarray:
+        """Header first: more than ``max_image_pixels`` or another aspect ratio is refused undecoded."""
+        try:
+            size = self.client.check_image(data, source)
+        except EndpointError as exc:
+            raise TextToImageError(str(exc)) from None
+        expected = _aspect(self.aspect_ratio)
+        problem = answer_size_problem(size, (size[0], max(1, round(size[0] * expected[1] / expected[0]))), min_scale=0) \
+            if expected else None
+        if problem:
+            raise TextToImageError(f"{source}: {problem}; the image was not used (aspect_ratio {self.aspect_ratio})")
+        return decode_bytes(data, source)
+
+
+def _aspect(text: str) -> tuple[int, int] | None:
+    """``"16:9"`` → ``(16, 9)``; anything else → ``None`` (not checked)."""
+    width, sep, height = str(text or "").partition(":")
+    return (int(width), int(height)) if sep and width.isdigit() and height.isdigit() and int(height) else None

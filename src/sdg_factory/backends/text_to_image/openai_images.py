@@ -2,7 +2,10 @@
 
 Works with OpenAI (``gpt-image-1``), and with local servers that speak the same shape
 (LocalAI, vLLM-omni, NIM image endpoints). The answer's ``data[0]`` holds ``b64_json`` or a
-``url`` that is fetched with the same client.
+``url``; a URL is fetched only from the endpoint's own origin (scheme, host, port) or a host in
+``allowed_hosts`` (OpenAI's answers live on its blob storage: list that host), without the API
+key. The image is checked from its header before it is decoded: at most ``max_image_pixels``,
+and the aspect ratio asked for (``size``, else the request's width x height).
 """
 
 from __future__ import annotations
@@ -12,26 +15,17 @@ import binascii
 from typing import Any
 
 import numpy as np
-import requests
 
 from sdg_factory.backends.api_keys import resolve_api_key
-from sdg_factory.backends.http import EndpointError, HttpClient
+from sdg_factory.backends.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMAGE_PIXELS, EndpointError, HttpClient
+from sdg_factory.backends.image_edit.sizing import answer_size_problem, parse_size
+from sdg_factory.redaction import scrub
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
     decode_bytes,
     register_text_to_image,
 )
-
-
-def _fetch(url: str, timeout_s: float) -> bytes:
-    """Download an image the endpoint answered with by URL (no API key is sent there)."""
-    try:
-        response = requests.get(url, timeout=timeout_s)
-        response.raise_for_status()
-    except requests.RequestException as exc:
-        raise TextToImageError(f"could not fetch the generated image from {url.split('?')[0]}: {exc}") from exc
-    return response.content
 
 
 @register_text_to_image("openai_images")
@@ -42,7 +36,8 @@ class OpenAIImages:
                  api_key_env: str | None = "OPENAI_API_KEY", size: str | None = None,
                  quality: str | None = None, response_format: str | None = None, send_seed: bool = False,
                  timeout_s: float = 300.0, max_retries: int = 3, backoff_s: float = 2.0,
-                 extra_body: dict[str, Any] | None = None) -> None:
+                 extra_body: dict[str, Any] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS, allowed_hosts: list[str] | None = None) -> None:
         self.model = model
         self.size = size
         self.quality = quality
@@ -50,7 +45,8 @@ class OpenAIImages:
         self.send_seed = bool(send_seed)
         self.extra_body = dict(extra_body or {})
         self.client = HttpClient(endpoint, resolve_api_key(api_key, api_key_env), timeout_s=timeout_s,
-                                 max_retries=max_retries, backoff_s=backoff_s)
+                                 max_retries=max_retries, backoff_s=backoff_s, max_body_bytes=max_body_bytes,
+                                 max_image_pixels=max_image_pixels, allowed_hosts=tuple(allowed_hosts or ()))
 
     def health_check(self) -> None:
         try:
@@ -77,17 +73,25 @@ class OpenAIImages:
             item = (answer.get("data") or [None])[0]
             if not isinstance(item, dict):
                 raise TextToImageError(
-                    f"{self.client.base_url}/images/generations answered without data[0]: "
-                    f"{str(answer)[:200]!r}")
+                    f"{self.client.safe_url}/images/generations answered without data[0]: "
+                    f"{scrub(str(answer))[:200]!r}")
             if item.get("b64_json"):
                 try:
                     data = base64.b64decode(item["b64_json"], validate=False)
                 except (binascii.Error, ValueError) as exc:
-                    raise TextToImageError(f"data[0].b64_json from {self.client.base_url} is not base64") from exc
+                    raise TextToImageError(f"data[0].b64_json from {self.client.safe_url} is not base64") from exc
             elif item.get("url"):
-                data = _fetch(item["url"], self.client.timeout_s)
+                try:
+                    data = self.client.fetch(str(item["url"]), "data[0].url")
+                except EndpointError as exc:
+                    raise TextToImageError(f"could not fetch the generated image (data[0].url): {exc}") from exc
             else:
-                raise TextToImageError(f"data[0] from {self.client.base_url} has neither b64_json nor url")
+                raise TextToImageError(f"data[0] from {self.client.safe_url} has neither b64_json nor url")
+            size = self.client.check_image(data, f"{self.client.safe_url}/images/generations")
         except EndpointError as exc:
             raise TextToImageError(str(exc)) from exc
-        return decode_bytes(data, f"{self.client.base_url}/images/generations")
+        expected = parse_size(self.size) or (request.width, request.height)
+        problem = answer_size_problem(size, expected, min_scale=0)  # a server may cap the size
+        if problem:
+            raise TextToImageError(f"{self.client.safe_url}/images/generations: {problem}; the image was not used")
+        return decode_bytes(data, f"{self.client.safe_url}/images/generations")

@@ -23,6 +23,7 @@ from sdg_factory.backends.image_edit import EditRequest, ImageEditError, ImageEd
 from sdg_factory.cookbooks import CookbookError, require
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
 from sdg_factory.pcb.roi import Roi
+from sdg_factory.redaction import redact_url
 from sdg_factory.seeding import item_seed
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ def restyle_rois(
 ) -> tuple[dict[str, Callable[[], np.ndarray]], dict[str, Any]]:
     """Send every ROI's ``normal_img`` through the image-edit backend (lazily, one per partition).
 
-    Returns the lazy edits and the resolved cookbook (persisted with the run).
+    Returns the lazy edits and the resolved cookbook (persisted with the run, so the endpoint's
+    user-info and key-like query values are redacted in it).
     """
     cookbook = dict(restyle["cookbook"])
     require(cookbook, ["prompt"], COOKBOOK)
@@ -70,7 +72,7 @@ def restyle_rois(
     edits = {pid: partial(edit_roi, editor, loader, cookbook, item_seed(seed, pid))
              for pid, loader in roi_crops.items()}
     resolved = {**cookbook, "seed": seed, "image_edit_backend": image_edit_backend,
-                "image_edit_endpoint": image_edit_endpoint if image_edit_backend in HTTP_BACKENDS else None,
+                "image_edit_endpoint": redact_url(image_edit_endpoint) if image_edit_backend in HTTP_BACKENDS else None,
                 "image_edit_model": image_edit_model}
     return edits, resolved
 
