@@ -32,6 +32,8 @@ from sdg_factory.provenance import redact
 logger = logging.getLogger(__name__)
 
 EXECUTION_MODES = ("by_name", "new", "last")
+# run options that limit a run to some nodes of its pipelines
+NODE_FILTERS = ("from_nodes", "to_nodes", "node_names", "from_inputs", "to_outputs", "tags", "namespaces")
 _STEP = re.compile(r"(?:^|\.)step(\d+)_")
 
 
@@ -153,6 +155,37 @@ class FingerprintHooks:
         self._forced, self._from_step = forced_names(parameters.get("recompute"), parameters.get("start_from_step"))
         if self._forced:
             logger.info("recompute: forcing %s", sorted(self._forced))
+        if any(run_params.get(key) for key in NODE_FILTERS):
+            self._refuse_stale_upstream(pipeline, catalog)
+
+    def _refuse_stale_upstream(self, pipeline: Any, catalog: Any) -> None:
+        """A run limited to some nodes (``--from-nodes``, ``--to-nodes``, ``--nodes``, …) must not
+        read an input that a node left out of it would now make differently: that input is
+        stale (changed parameters or inputs), and the run would silently build on it."""
+        from kedro.framework.project import pipelines as registered
+
+        producers: dict[str, Any] = {}
+        for name in registered:
+            for node in registered[name].nodes:
+                for output in node.outputs:
+                    producers.setdefault(output, node)
+        ran = {node.name for node in pipeline.nodes}
+        stale = []
+        for name in sorted(pipeline.inputs()):
+            producer = producers.get(name)
+            dataset = _dataset(catalog, name)
+            if producer is None or producer.name in ran or not hasattr(dataset, "made_by"):
+                continue
+            stored = dataset.made_by().get("fingerprint")
+            inputs = {n: catalog.load(n) for n in producer.inputs if n == "parameters" or n.startswith("params:")}
+            if stored != self.node_fingerprint(producer, catalog, inputs).whole:
+                stale.append(f"{name} (made by {producer.name})")
+        if stale:
+            raise RerunConfigError(
+                f"this run reads {', '.join(stale)}, which the left-out node(s) would now make differently "
+                "(their parameters or inputs changed since). Include them, e.g. --from-nodes="
+                f"{stale[0].split('made by ')[1].rstrip(')')}, or run the whole pipeline"
+            )
 
     def _is_forced(self, node: Any) -> bool:
         if "all" in self._forced or node.name in self._forced or self._forced & set(node.outputs):

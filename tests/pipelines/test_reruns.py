@@ -186,3 +186,22 @@ def test_bad_rerun_parameters_are_refused(project):
     with pytest.raises(RerunConfigError, match="start_from_step='zero' must be a step number"):
         run_pipeline("pcba_render", params={"start_from_step": "zero"}, cwd=project)
     assert {p.name for p in (project / "data" / "dig" / "runs").iterdir()} == {"demo"}  # pcba_setup's provenance only
+
+
+def test_from_nodes_refuses_a_stale_upstream_input(project):
+    from kedro.framework.session import KedroSession
+
+    from sdg_factory.rerun_hooks import RerunConfigError
+    from tests.kedro_runner import PROJECT_ROOT
+
+    run_pipeline("good_image", params={"run_name": "n", "crop_max_emit": "1"}, cwd=project)
+    conf = prepare_conf(project)
+
+    def from_crop(params):
+        with KedroSession.create(project_path=PROJECT_ROOT, env="smoke", runtime_params=params,
+                                 conf_source=str(conf)) as session:
+            return session.run(pipeline_names=["good_image"], from_nodes=["crop_rois"])
+
+    with pytest.raises(RerunConfigError, match=r"day0_crop_resolved \(made by resolve_crop_cookbook\)"):
+        from_crop({"run_name": "n", "crop_max_emit": "3"})
+    from_crop({"run_name": "n", "crop_max_emit": "1"})  # nothing changed upstream: allowed

@@ -39,11 +39,7 @@ class _DocumentDataset(SingleFileMixin, AbstractDataset[Any, Any]):
         self._save_args = {**self.DEFAULT_SAVE_ARGS, **(save_args or {})}
         self.metadata = metadata
 
-    def _parse(self, text: str) -> Any:
-        raise NotImplementedError
-
-    def _dump(self, data: Any) -> str:
-        raise NotImplementedError
+    # each format provides _parse(text) and _dump(data)
 
     def load(self) -> Any:
         url = full_path(self._protocol, self._path)
