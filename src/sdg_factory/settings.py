@@ -3,8 +3,9 @@
 from kedro.config import OmegaConfigLoader
 
 from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
+from sdg_factory.run_lock_hooks import RunLockHooks
 
-HOOKS = (ProvenanceHooks(), FailureSummaryHooks(), ModelMemoryHooks())
+HOOKS = (ProvenanceHooks(), FailureSummaryHooks(), ModelMemoryHooks(), RunLockHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
