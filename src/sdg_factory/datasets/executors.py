@@ -214,7 +214,12 @@ class ProcessExecutor:
                             except StopIteration:
                                 exhausted = True
                                 break
-                        pending[pool.submit(_tracked_call, fn, pid, job)] = (pid, job)
+                        try:
+                            pending[pool.submit(_tracked_call, fn, pid, job)] = (pid, job)
+                        except BrokenProcessPool:  # it broke since the last wait: this one never ran
+                            retry.appendleft((pid, job))
+                            broken = True
+                            break
                     if not pending:
                         break
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
