@@ -105,10 +105,15 @@ def process_alive(pid: int, start: int | None = None) -> bool:
     return True
 
 
-def writer_token() -> str:
-    """``<host>-<pid>-<start>`` of this process: who owns the temporaries it writes."""
-    pid = os.getpid()
+@functools.lru_cache(maxsize=8)
+def _token_of(pid: int) -> str:
     return f"{host_token()}-{pid}-{process_start(pid) or 0}"
+
+
+def writer_token() -> str:
+    """``<host>-<pid>-<start>`` of this process: who owns the temporaries it writes (cached by
+    pid, so a forked worker gets its own)."""
+    return _token_of(os.getpid())
 
 
 def temp_sibling(path: str) -> str:
