@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sdg_factory.datasets import ImageDataset, PartitionedDataset
+from sdg_factory.datasets._fs import host_token
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.seeding import item_rng, item_seed
 
@@ -77,7 +78,7 @@ def test_unsafe_partition_ids_never_write_outside(tmp_path):
 def test_leftover_temporaries_are_removed_and_hidden_from_load(tmp_path):
     ds = _dataset(tmp_path, progress=False)
     ds.save({"a": _image(1)})
-    stale = tmp_path / "imgs" / ".sdg-tmp-deadbeef-b.png"
+    stale = tmp_path / "imgs" / f".sdg-tmp-{host_token()}-0-0-deadbeef-b.png"  # its writer (pid 0) is gone
     stale.write_bytes(b"\x89PNG truncated")
     assert sorted(ds.load()) == ["a"]
     ds.save({"a": _image(1)})

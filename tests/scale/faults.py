@@ -80,3 +80,71 @@ class DieMidWrite(WorkerPlugin):
     def teardown(self, worker=None) -> None:
         for module in _WRITERS:
             module.atomic_write_bytes = self.original
+
+
+# --- faults injected into a `kedro run` subprocess (a project copy's settings add these hooks) ---
+
+KILL_ITEM_ENV = "SDG_TEST_KILL_ITEM"  # the item whose pool worker is SIGKILLed while computing it
+PAUSE_ENV = "SDG_TEST_PAUSE_UNTIL"    # a file: the run holds before its first node until it exists
+HANG_ITEM_ENV = "SDG_TEST_HANG_ITEM"  # "<item>:<folder>": that item's worker writes its pid there, then hangs
+
+SETTINGS_PATCH = '''
+
+# test-only faults (tests/scale/faults.py), added to a copy of the project by the tests
+import os as _os
+if any(_os.environ.get(_v) for _v in ("SDG_TEST_KILL_ITEM", "SDG_TEST_PAUSE_UNTIL", "SDG_TEST_HANG_ITEM")):
+    from tests.scale.faults import FaultHooks as _FaultHooks
+    HOOKS = (*HOOKS, _FaultHooks())
+'''
+
+
+def kill_on_item(item: str, fn, pid: str, job):
+    """An executor job that SIGKILLs its own worker when it is given ``item``."""
+    if pid == item:
+        die()
+    return fn(pid, job)
+
+
+def hang_on_item(item: str, folder: str, fn, pid: str, job):
+    """An executor job that, given ``item``, records its worker's pid in ``folder`` and hangs
+    (only the death of the run can end it)."""
+    if pid == item:
+        import time
+
+        Path(folder, str(os.getpid())).write_text(pid)
+        time.sleep(300)
+    return fn(pid, job)
+
+
+class FaultHooks:
+    """Kedro hooks for a run in a subprocess: kill the worker of one item (``SDG_TEST_KILL_ITEM``)
+    and/or hold the run, lock taken, until a file exists (``SDG_TEST_PAUSE_UNTIL``)."""
+
+    from kedro.framework.hooks import hook_impl as _hook_impl
+
+    @_hook_impl
+    def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
+        import functools
+
+        from sdg_factory.datasets.executors import ProcessExecutor
+
+        original = ProcessExecutor.run
+        wrap = None
+        if os.environ.get(KILL_ITEM_ENV):
+            wrap = functools.partial(functools.partial, kill_on_item, os.environ[KILL_ITEM_ENV])
+        elif os.environ.get(HANG_ITEM_ENV):
+            item, folder = os.environ[HANG_ITEM_ENV].split(":", 1)
+            wrap = functools.partial(functools.partial, hang_on_item, item, folder)
+        if wrap is not None:
+            ProcessExecutor.run = lambda executor, fn, jobs: original(executor, wrap(fn), jobs)
+
+    @_hook_impl
+    def before_node_run(self, node) -> None:
+        import time
+
+        pause = os.environ.pop(PAUSE_ENV, None)  # once, before the first node
+        if pause:
+            Path(pause + ".waiting").touch()
+            deadline = time.monotonic() + 120
+            while not Path(pause).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)

@@ -11,11 +11,24 @@ Atomic writes differ by storage:
   complete in memory. A killed run leaves no object at all (no temporary to clean up either), an
   interrupted multipart upload leaves only invisible parts (an ``AbortIncompleteMultipartUpload``
   lifecycle rule on the bucket reclaims them).
+
+Temporaries carry their writer's token: ``.sdg-tmp-<host>-<pid>-<start>-<random>-<name>``
+(a hash of the host name, the writing process's id and its start time). Clean-up removes only
+temporaries whose writer is gone — a dead process on this host, or, for a writer on another
+host (a shared folder, an object store), a temporary older than :data:`TEMPORARY_MAX_AGE_H`
+hours — so two runs (or a run and a Dask worker) writing the same folder never delete each
+other's in-flight files.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import functools
+import hashlib
+import os
 import posixpath
+import re
+import socket
 import uuid
 from typing import Any
 
@@ -25,6 +38,9 @@ from kedro.io.core import get_protocol_and_path
 TMP_MARK = ".sdg-tmp-"
 # protocols of object stores: no atomic rename, but an atomic PUT per object
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss", "oci", "r2"})
+# a temporary whose writer cannot be checked (another host, an old name) is garbage after this long
+TEMPORARY_MAX_AGE_H = 24.0
+_TOKEN = re.compile(r"^\.sdg-tmp-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)-[0-9a-f]+-")
 
 
 def filesystem(path: str, credentials: dict | None = None, fs_args: dict | None = None):
@@ -52,10 +68,59 @@ def full_path(protocol: str, path: str) -> str:
     return path if protocol in ("file", "") else f"{protocol}://{path}"
 
 
+@functools.lru_cache(maxsize=1)
+def host_token() -> str:
+    """A short, stable name for this machine (a hash: host names stay out of file names)."""
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, from ``/proc``), or None where that
+    cannot be read (not Linux, no such process). With the pid it names one process, even after
+    the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
+    return int(stat[stat.rindex(b")") + 2:].split()[19])
+
+
+def process_alive(pid: int, start: int | None = None) -> bool:
+    """True if process ``pid`` runs on this host (and, when ``start`` is known, is the same
+    process that had that start time rather than a later one that reused the pid)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        pass
+    if start:
+        now = process_start(pid)
+        if now is not None and now != start:
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=8)
+def _token_of(pid: int) -> str:
+    return f"{host_token()}-{pid}-{process_start(pid) or 0}"
+
+
+def writer_token() -> str:
+    """``<host>-<pid>-<start>`` of this process: who owns the temporaries it writes (cached by
+    pid, so a forked worker gets its own)."""
+    return _token_of(os.getpid())
+
+
 def temp_sibling(path: str) -> str:
-    """A hidden temporary name in the same folder as ``path`` (so a rename is atomic)."""
+    """A hidden temporary name in the same folder as ``path`` (so a rename is atomic), carrying
+    this process's :func:`writer_token`."""
     folder, name = posixpath.split(path)
-    return posixpath.join(folder, f"{TMP_MARK}{uuid.uuid4().hex[:12]}-{name}")
+    return posixpath.join(folder, f"{TMP_MARK}{writer_token()}-{uuid.uuid4().hex[:8]}-{name}")
 
 
 def is_hidden(relative: str) -> bool:
@@ -89,12 +154,38 @@ def atomic_write_bytes(fs: Any, path: str, data: bytes) -> None:
             raise
 
 
+def _age_hours(fs: Any, path: str) -> float | None:
+    try:
+        modified = fs.modified(path)
+    except (NotImplementedError, OSError, KeyError, ValueError, AttributeError):
+        return None
+    if modified.tzinfo is None:  # fsspec's local filesystem answers in UTC without a zone
+        modified = modified.replace(tzinfo=_dt.timezone.utc)
+    return (_dt.datetime.now(_dt.timezone.utc) - modified).total_seconds() / 3600
+
+
+def orphaned(fs: Any, path: str, max_age_h: float = TEMPORARY_MAX_AGE_H) -> bool:
+    """True if the temporary at ``path`` belongs to no live writer: its process (on this host)
+    is gone, or — where the writer cannot be checked (another host, a name without a token) —
+    it is older than ``max_age_h`` hours. A live writer's temporary is never orphaned."""
+    token = _TOKEN.match(posixpath.basename(path))
+    if token and token["host"] == host_token():
+        return not process_alive(int(token["pid"]), int(token["start"]))
+    age = _age_hours(fs, path)
+    return age is not None and age > max_age_h
+
+
 def remove_temporaries(fs: Any, root: str, suffix: str | tuple[str, ...] = "") -> int:
-    """Delete temporaries (of files ending in ``suffix``) left below ``root``; returns how many."""
+    """Delete the orphaned temporaries (see :func:`orphaned`) of files ending in ``suffix`` left
+    below ``root`` by writers that died; returns how many. Temporaries of live writers — this
+    run's, another run's on the same folder, a Dask worker's — are left alone."""
     if not fs.exists(root):
         return 0
     stale = [p for p in fs.find(root)
-             if posixpath.basename(p).startswith(TMP_MARK) and p.endswith(suffix)]
+             if posixpath.basename(p).startswith(TMP_MARK) and p.endswith(suffix) and orphaned(fs, p)]
     for path in stale:
-        fs.rm(path)
+        try:
+            fs.rm(path)
+        except FileNotFoundError:  # another run's clean-up removed it first
+            pass
     return len(stale)

@@ -28,6 +28,11 @@ killing its workers (``distributed.scheduler.allowed-failures``, 3 by default;
 ``allowed_failures`` here sets it for a LocalCluster) ends as ``KilledWorker``, which is recorded
 as that partition's failure in the manifest; the other partitions are written.
 
+A ``LocalCluster`` started for a save does not outlive the ``kedro run`` that started it, even
+when that run is killed with SIGKILL: Dask's worker processes hold a pipe to their parent and
+exit as soon as it closes (``distributed.process.AsyncProcess``); the tests check it. A cluster
+at an ``address`` is not the run's: it keeps serving other clients.
+
 Workers need the ``sdg_factory`` package importable (same environment as the client) and access
 to the storage (a shared ``s3://`` bucket for a multi-machine cluster).
 """
