@@ -3,8 +3,9 @@
 from kedro.config import OmegaConfigLoader
 
 from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
+from sdg_factory.parameter_checks import ParameterCheckHooks
 
-HOOKS = (ProvenanceHooks(), FailureSummaryHooks(), ModelMemoryHooks())
+HOOKS = (ParameterCheckHooks(), ProvenanceHooks(), FailureSummaryHooks(), ModelMemoryHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
