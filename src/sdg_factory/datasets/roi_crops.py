@@ -28,7 +28,7 @@ CELLS_DIR = ".cells"
 
 
 class RoiCropDataset(BasePartitionsDataset):
-    """See the module docstring. Materials and cells are reduced to safe folder names."""
+    """See the module docstring. Materials and cells must be safe folder names (paths.check_segment)."""
 
     def _record_path(self, cell: str) -> str:
         return self._join(CELLS_DIR, f"{check_segment(cell, 'cell')}.json")

@@ -36,6 +36,7 @@ from sdg_factory.parameter_checks.models import Parameters
 RUNTIME_RESOLVER = re.compile(r"\$\{runtime_params:\s*([^,}\s]+)")
 GLOBALS_RESOLVER = re.compile(r"^\$\{globals:\s*([^,}\s]+)")
 MAX_SUGGESTION_DEPTH = 4
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 HTTP_IMAGE_EDIT_BACKENDS = ("openai_images", "openai_chat", "nim")
 
 #: ``--params`` keys users bring from the source documents, and what they are called here.
@@ -78,7 +79,7 @@ def raw_parameters(conf_source: str | Path, env: str | None, base_env: str = "ba
     tree: dict = {}
     for folder in dict.fromkeys([base_env, env or base_env]):
         for path in _yaml_files(Path(conf_source) / folder, "parameters"):
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
             if isinstance(doc, Mapping):
                 _merge(tree, doc)
     return tree
@@ -125,6 +126,7 @@ def _lookup(tree: Any, path: str) -> tuple[bool, Any]:
 def closest_key(key: str, candidates: list[str]) -> str | None:
     """The valid key a user most likely meant: the same last word elsewhere in the tree
     (``object_name`` → ``reference_object.object_name``), else the closest spelling."""
+    candidates = [c for c in candidates if c != key]
     last = key.rsplit(".", 1)[-1]
     same_word = sorted((c for c in candidates if c.rsplit(".", 1)[-1] == last and c != key), key=len)
     if same_word:
@@ -160,9 +162,12 @@ def global_runtime_key(key: str, name: str) -> str:
 
 
 def unknown_key(path: str, allowed: list[str], candidates: list[str]) -> str:
+    parent, _, last = path.rpartition(".")
+    sibling = difflib.get_close_matches(last, allowed, n=1, cutoff=0.6)
+    hint = (f" (did you mean '{parent + '.' if parent else ''}{sibling[0]}'?)" if sibling
+            else _did_you_mean(path, candidates))
     listed = ", ".join(allowed[:15]) + (", …" if len(allowed) > 15 else "")
-    return (f"unknown parameter '{path}'{_did_you_mean(path, candidates)}; "
-            f"'{path.rsplit('.', 1)[0] if '.' in path else 'the top level'}' accepts: {listed}")
+    return f"unknown parameter '{path}'{hint}; '{parent or 'the top level'}' accepts: {listed}"
 
 
 def invalid_value(path: str, value: Any, why: str, from_runtime: bool) -> str:
