@@ -74,7 +74,8 @@ def test_every_conf_environment_validates(env):
     (["reference_object.num_prompts=true"], r"'reference_object.num_prompts' = True .*not true/false"),
     (["reference_object.split_ratio=1.5"], r"'reference_object.split_ratio' = 1.5 .*less than or equal to 1"),
     (["reference_object.enable_annotation=maybe"], r"'reference_object.enable_annotation' = 'maybe' .*valid boolean"),
-    (["texture_defect_day0.backend=difusers"], r"'texture_defect_day0.backend' = 'difusers' .*'procedural' or 'diffusers'"),
+    (["texture_defect_day0.backend=difusers"], r"'texture_defect_day0.backend' = 'difusers' .*unknown anomaly_generation backend 'difusers' "
+                                                  r"\(did you mean 'diffusers'\?\)"),
     (["structural_defect.modes.shift.rotate_deg=[8,-8]"], r"rotate_deg must be \[min, max\] with min <= max"),
     (["object_name=mug"], r"--params object_name: no parameter or catalog entry reads this key "
                           r"\(did you mean 'reference_object.object_name'\?\)"),
@@ -89,6 +90,8 @@ def test_every_conf_environment_validates(env):
     (["texture_defect_day0.finetune.mixed_precison=bf16"], r"did you mean 'texture_defect_day0.finetune.mixed_precision'"),
     (["scene_generation.archetypes=kitchn"], r"scene_generation.archetypes names \['kitchn'\]"),
     (["anomaly_types_json=IC:glitch"], r"anomaly_types_json: anomaly_types_json names unknown defect type"),
+    (["reference_object.scene.editor.backend=openai_image"], r"'reference_object.scene.editor.backend' = "
+                                                               r"'openai_image' .*did you mean 'openai_images'"),
     (["run_name=../../../../escaped"], r"parameter 'run_name' = '../../../../escaped' .*path separator"),
     (["run_name=night run"], r"parameter 'run_name' = 'night run' .*holds ' '.*\(e.g. 'night_run'\)"),
     (["board=."], r"parameter 'board' = '.' .*'.' or '..'"),
@@ -118,6 +121,18 @@ def test_a_misspelt_key_in_a_conf_file_is_refused(tmp_path):
     with pytest.raises(ParameterError, match=r"unknown parameter 'scene_generation.scenes_per_rum' "
                                              r"\(did you mean 'scene_generation.scenes_per_run'\?\)"):
         check_parameters(loader["parameters"], {}, conf, "smoke")
+
+
+def test_a_backend_registered_by_a_plugin_is_accepted():
+    from sdg_factory.backends.text_to_image.base import _REGISTRY
+
+    with pytest.raises(ParameterError, match="unknown text_to_image backend 'my_renderer'"):
+        check("smoke", "scene_generation.image.backend=my_renderer")
+    _REGISTRY["my_renderer"] = object
+    try:
+        check("smoke", "scene_generation.image.backend=my_renderer")
+    finally:
+        del _REGISTRY["my_renderer"]
 
 
 def test_runtime_keys_the_catalog_reads_are_accepted():

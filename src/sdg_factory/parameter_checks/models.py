@@ -10,6 +10,8 @@ built (``backends/config_keys.py``), so here they are free mappings.
 
 from __future__ import annotations
 
+import difflib
+import sys
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
@@ -51,6 +53,32 @@ OptionalCount = Annotated[Count | None, BeforeValidator(_blank_is_none)]
 Name = Annotated[str | int, AfterValidator(_segment)]
 Pair = Annotated[list[Number], Field(min_length=2, max_length=2)]
 Device = str  # auto | cpu | cuda | cuda:N | mps — resolved by backends/accelerator.py
+
+
+def Backend(kind: str, builtin: tuple[str, ...]) -> Any:  # noqa: N802 - a type, spelt like one
+    """A backend name: one of the built-in ones, or one registered (``register_*``) in the
+    registry module ``sdg_factory.backends.<kind>.base`` when that module is already imported
+    (a plugin or a test registers its own; nothing is imported here)."""
+
+    def known(value: Any) -> Any:
+        module = sys.modules.get(f"sdg_factory.backends.{kind}.base")
+        allowed = sorted(set(builtin) | set(getattr(module, "_REGISTRY", None) or {}))
+        if value not in allowed:
+            close = difflib.get_close_matches(str(value), allowed, n=1)
+            raise ValueError(f"unknown {kind} backend {value!r}"
+                             + (f" (did you mean {close[0]!r}?)" if close else "") + f"; choose one of {allowed}")
+        return value
+
+    return Annotated[str, AfterValidator(known)]
+
+
+ImageEditBackend = Backend("image_edit", ("classical", "openai_images", "openai_chat", "nim", "diffusers"))
+PerspectiveBackend = Backend("perspectives", ("classical", "qwen_multicamera", "zero123"))
+PromptBackend = Backend("text", ("template", "openai_chat", "transformers"))  # template: the node's own grammar
+AnnotationBackend = Backend("annotation", ("classical", "persam_sam2"))
+TextToImageBackend = Backend("text_to_image", ("procedural", "diffusers", "openai_images", "gemini"))
+AnomalyGenerationBackend = Backend("anomaly_generation", ("procedural", "diffusers"))
+AnomalyDetectionBackend = Backend("anomaly_detection", ("patch_stats", "pyimgano"))
 
 
 class Section(BaseModel):
@@ -115,8 +143,6 @@ class PcbaSetup(Section):
 
 # --- pcba_restyle (parameters_pcba_restyle.yml) -------------------------------------------------
 
-ImageEditBackend = Literal["classical", "openai_images", "openai_chat", "nim", "diffusers"]
-
 
 class Registration(Section):
     max_shift_px: Count
@@ -167,7 +193,7 @@ class Perspectives(Section):
 
 
 class Prompts(Section):
-    backend: Literal["template", "openai_chat", "transformers"] = "template"
+    backend: PromptBackend = "template"
     openai_chat: dict[str, Any] | None = None
     transformers: dict[str, Any] | None = None
 
@@ -177,7 +203,7 @@ class Annotation(BaseModel):
     ``build_annotator`` against its constructor)."""
 
     model_config = ConfigDict(extra="allow")
-    backend: Literal["classical", "persam_sam2"] = "classical"
+    backend: AnnotationBackend = "classical"
     batch_size: Positive = 8
     min_part_area: NonNegative = 12
 
@@ -192,7 +218,7 @@ class ReferenceObject(Section):
     object_name: Annotated[str, Field(min_length=1)]
     reference_mask: ReferenceMask = ReferenceMask()
     white_background: WhiteBackground
-    perspective_generator: Literal["classical", "qwen_multicamera", "zero123"] = "classical"
+    perspective_generator: PerspectiveBackend = "classical"
     perspectives: Perspectives
     num_prompts: Positive
     num_iterations: Positive
@@ -233,14 +259,14 @@ class ReferenceObject(Section):
 
 class SceneImage(BaseModel):
     model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by build_text_to_image
-    backend: Literal["procedural", "diffusers", "openai_images", "gemini"] = "procedural"
+    backend: TextToImageBackend = "procedural"
     width: Positive = 2048
     height: Positive = 1152
 
 
 class ScenePrompts(BaseModel):
     model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by build_text_generator
-    backend: Literal["template", "openai_chat", "transformers"] = "template"
+    backend: PromptBackend = "template"
     recent_history: Count = 20
     max_attempts: Positive = 4
     style: str = ""
@@ -332,7 +358,7 @@ class InpaintCall(Section):
 
 
 class Finetune(Section):
-    inference_backend: Literal["procedural", "diffusers"] = "diffusers"
+    inference_backend: AnomalyGenerationBackend = "diffusers"
     method: Literal["lora", "full"] = "lora"
     steps: Positive = 1000
     learning_rate: PositiveNumber = 1e-4
@@ -346,7 +372,7 @@ class Finetune(Section):
 
 
 class TextureDefectDay0(Section):
-    backend: Literal["procedural", "diffusers"] = "procedural"
+    backend: AnomalyGenerationBackend = "procedural"
     num_sdg: OptionalPositive = None
     prompts: dict[str, str] = {}
     negative_prompt: str = ""
@@ -359,7 +385,7 @@ class TextureDefectDay0(Section):
 
 class Detector(BaseModel):
     model_config = ConfigDict(extra="allow")  # each backend's section, checked by build_detector
-    backend: str = "patch_stats"
+    backend: AnomalyDetectionBackend = "patch_stats"
 
 
 class AnomalyDetection(Section):
