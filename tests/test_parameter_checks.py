@@ -92,6 +92,8 @@ def test_every_conf_environment_validates(env):
     (["anomaly_types_json=IC:glitch"], r"anomaly_types_json: anomaly_types_json names unknown defect type"),
     (["reference_object.scene.editor.backend=openai_image"], r"'reference_object.scene.editor.backend' = "
                                                                r"'openai_image' .*did you mean 'openai_images'"),
+    (["reference_object.reference_mask.point=[10,20]"], r"reference_mask.point is used only by "
+                                                         r"reference_mask.backend=sam2"),
     (["run_name=../../../../escaped"], r"parameter 'run_name' = '../../../../escaped' .*path separator"),
     (["run_name=night run"], r"parameter 'run_name' = 'night run' .*holds ' '.*\(e.g. 'night_run'\)"),
     (["board=."], r"parameter 'board' = '.' .*'.' or '..'"),

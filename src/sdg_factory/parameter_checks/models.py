@@ -184,6 +184,13 @@ class ReferenceMask(Section):
     point: Annotated[list[Number], Field(min_length=2, max_length=2)] | None = None
     sam2: dict[str, Any] | None = None
 
+    @model_validator(mode="after")
+    def _point_needs_sam2(self) -> ReferenceMask:
+        if self.point is not None and self.backend != "sam2":
+            raise ValueError("reference_mask.point is used only by reference_mask.backend=sam2 (the classical "
+                             "mask ignores it); set reference_object.reference_mask.backend=sam2 too")
+        return self
+
 
 class Perspectives(Section):
     views: Annotated[list[str], Field(min_length=1)]
