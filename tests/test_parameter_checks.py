@@ -137,6 +137,14 @@ def test_a_backend_registered_by_a_plugin_is_accepted():
         del _REGISTRY["my_renderer"]
 
 
+def test_several_archetypes_have_a_comma_free_command_line_form():
+    from sdg_factory.pipelines.scene_generation.settings import scene_settings
+
+    check("smoke", "scene_generation.archetypes=kitchen;warehouse")
+    params = _merge(copy.deepcopy(env_parameters("smoke")), runtime("scene_generation.archetypes=kitchen;warehouse"))
+    assert sorted(scene_settings(params["scene_generation"]).archetypes) == ["kitchen", "warehouse"]
+
+
 def test_runtime_keys_the_catalog_reads_are_accepted():
     check("smoke", "input_image=/data/mug.jpg", "render_dir=/kit/trigger_0000", "defects_infer_config=a.json",
           "reference_object.object_name=mug", "scene_generation.image.model_path=x")
