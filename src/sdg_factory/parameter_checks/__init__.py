@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
+import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,8 @@ def runtime_keys_read(conf_source: str | Path, env: str | None, base_env: str = 
     keys: set[str] = set()
     for folder in dict.fromkeys([base_env, env or base_env]):
         for path in _yaml_files(Path(conf_source) / folder, ""):
+            if path.name.startswith("credentials"):
+                continue  # never read; credentials hold no runtime_params
             keys.update(RUNTIME_RESOLVER.findall(path.read_text(encoding="utf-8")))
     return keys
 
@@ -170,9 +174,14 @@ def unknown_key(path: str, allowed: list[str], candidates: list[str]) -> str:
     return f"unknown parameter '{path}'{hint}; '{parent or 'the top level'}' accepts: {listed}"
 
 
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + " …" + text[-3:]
+
+
 def invalid_value(path: str, value: Any, why: str, from_runtime: bool) -> str:
     origin = " (from --params)" if from_runtime else ""
-    return f"parameter '{path}' = {value!r}{origin} is invalid: {why}"
+    return f"parameter '{path}' = {_short(value)}{origin} is invalid: {why}"
 
 
 def endpoint_without_backend(key: str, backend: str) -> str:
@@ -189,15 +198,24 @@ def _summary(problems: list[str], env: str | None) -> str:
 # --- the checks ---------------------------------------------------------------------------------
 
 
+def _model_in(annotation: Any) -> Any:
+    """The model inside ``X | None`` (or the annotation itself)."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation
+    return next((a for a in typing.get_args(annotation) if hasattr(a, "model_fields")), annotation)
+
+
 def _model_fields_at(loc: tuple) -> list[str]:
     """The keys the model at ``loc`` (the parent of an unknown key) accepts."""
     model: Any = Parameters
     for part in loc:
         field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
+        if field is not None:
+            model = _model_in(field.annotation)
+        elif typing.get_origin(model) is dict:  # a name chosen by the user (a board): its value's model
+            model = _model_in(typing.get_args(model)[1])
+        else:
             return []
-        model = next((a for a in getattr(field.annotation, "__args__", ()) if hasattr(a, "model_fields")),
-                     field.annotation)
     return sorted(getattr(model, "model_fields", {}))
 
 
@@ -232,6 +250,11 @@ def _model_problems(params: dict, runtime_leaves: set[str], candidates: list[str
 def check_parameters(params: Mapping[str, Any], runtime_params: Mapping[str, Any] | None,
                      conf_source: str | Path, env: str | None, base_env: str = "base") -> None:
     """Raise :class:`ParameterError` naming every bad key and value (see the module docstring)."""
+    if not Path(conf_source).is_dir():  # a packed or remote conf source: the models still check every value
+        problems = _model_problems(dict(params), set(), [], set(), {})
+        if problems:
+            raise ParameterError(_summary(problems, env))
+        return
     raw = raw_parameters(conf_source, env, base_env)
     read_at_runtime = runtime_keys_read(conf_source, env, base_env)
     candidates = sorted({p for p, _ in _paths(raw) if p.count(".") < MAX_SUGGESTION_DEPTH} | read_at_runtime)
