@@ -94,6 +94,8 @@ def test_every_conf_environment_validates(env):
                                                                r"'openai_image' .*did you mean 'openai_images'"),
     (["reference_object.reference_mask.point=[10,20]"], r"reference_mask.point is used only by "
                                                          r"reference_mask.backend=sam2"),
+    (["pcba_restyle.cookbook.guidence=3"], r"unknown parameter 'pcba_restyle.cookbook.guidence' "
+                                           r"\(did you mean 'pcba_restyle.cookbook.guidance'\?\)"),
     (["run_name=../../../../escaped"], r"parameter 'run_name' = '../../../../escaped' .*path separator"),
     (["run_name=night run"], r"parameter 'run_name' = 'night run' .*holds ' '.*\(e.g. 'night_run'\)"),
     (["board=."], r"parameter 'board' = '.' .*'.' or '..'"),

@@ -151,8 +151,18 @@ class Registration(Section):
     min_score: Annotated[Number, Field(ge=-1, le=1)]
 
 
+class RestyleCookbook(Section):
+    """The image-edit cookbook (persisted as augment/augmentation_config_ovsl2sl.yaml)."""
+
+    prompt: Annotated[str, Field(min_length=1)]
+    negative_prompt: str | None = None
+    steps: OptionalPositive = None
+    guidance: Annotated[NonNegative | None, BeforeValidator(_blank_is_none)] = None
+    seed: OptionalCount = None
+
+
 class PcbaRestyle(Section):
-    cookbook: dict[str, Any]
+    cookbook: RestyleCookbook
     backends: dict[ImageEditBackend, dict[str, Any] | None]
     registration: Registration
 
