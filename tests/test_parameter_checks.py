@@ -96,6 +96,9 @@ def test_every_conf_environment_validates(env):
                                                          r"reference_mask.backend=sam2"),
     (["pcba_restyle.cookbook.guidence=3"], r"unknown parameter 'pcba_restyle.cookbook.guidence' "
                                            r"\(did you mean 'pcba_restyle.cookbook.guidance'\?\)"),
+    (["texture_defect_day0.diffusers.strength=3"], r"'texture_defect_day0.diffusers.strength' = 3 .*less than or "
+                                                    r"equal to 1"),
+    (["board=[1]"], r"parameter 'board' = \[1\] \(from --params\) is invalid: Input should be a valid string or "),
     (["run_name=../../../../escaped"], r"parameter 'run_name' = '../../../../escaped' .*path separator"),
     (["run_name=night run"], r"parameter 'run_name' = 'night run' .*holds ' '.*\(e.g. 'night_run'\)"),
     (["board=."], r"parameter 'board' = '.' .*'.' or '..'"),

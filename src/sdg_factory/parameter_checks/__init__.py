@@ -39,6 +39,9 @@ RUNTIME_RESOLVER = re.compile(r"\$\{runtime_params:\s*([^,}\s]+)")
 GLOBALS_RESOLVER = re.compile(r"^\$\{globals:\s*([^,}\s]+)")
 MAX_SUGGESTION_DEPTH = 4
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: the names pydantic gives a union's alternatives in an error location
+UNION_TAG = re.compile(r"int|float|str|bool|none|(function-(after|before|plain|wrap)|constrained-\w+|list|dict|"
+                       r"literal|tagged-union|json-or-python|nullable)(\[.*\])?")
 HTTP_IMAGE_EDIT_BACKENDS = ("openai_images", "openai_chat", "nim")
 
 #: ``--params`` keys users bring from the source documents, and what they are called here.
@@ -228,11 +231,10 @@ def _model_problems(params: dict, runtime_leaves: set[str], candidates: list[str
         errors = exc.errors()
         bad = {".".join(str(p) for p in e["loc"][:1]) for e in errors}
         skip = skip | {path for path, source in mirrors.items() if source in bad}  # said once, at the source
+        whys: dict[str, list[str]] = {}
         for error in errors:
-            loc = tuple(str(p) for p in error["loc"])
-            # a union's alternatives add their type name to the location: keep the key path only
-            loc = tuple(p for p in loc if not re.match(r"^(function-|constrained-|int|float|str|list|none|"
-                                                       r"literal\[|dict\[|bool)", p))
+            # a union's alternatives add their type to the location ('run_name', 'str'): keep the key path
+            loc = tuple(str(p) for p in error["loc"] if not UNION_TAG.fullmatch(str(p)))
             path = ".".join(loc)
             if any(path == s or path.startswith(s + ".") for s in skip):
                 continue
@@ -240,9 +242,16 @@ def _model_problems(params: dict, runtime_leaves: set[str], candidates: list[str
                 problems.append(unknown_key(path, _model_fields_at(loc[:-1]), candidates))
                 continue
             why = re.sub(r"^Value error, ", "", error["msg"])
-            found, value = _lookup(params, path)
-            problems.append(invalid_value(path or "parameters", value if found else error.get("input"), why,
-                                          path in runtime_leaves))
+            if path not in whys:
+                whys[path] = []
+                problems.append(path)  # placeholder, filled below in the order found
+            if why not in whys[path]:
+                whys[path].append(why)
+        for i, item in enumerate(problems):
+            if item in whys:
+                found, value = _lookup(params, item)
+                problems[i] = invalid_value(item or "parameters", value, " or ".join(whys[item]),
+                                            item in runtime_leaves)
         return list(dict.fromkeys(problems))
     return []
 
