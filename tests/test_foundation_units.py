@@ -8,21 +8,23 @@ import pytest
 from sdg_factory.cookbooks import CookbookError, check_resolved, require, resolve_sentinels
 from sdg_factory.imaging.roi_crop import CropConfig, find_rois
 from sdg_factory.imaging.semantic_colors import color_key, pack_color, pack_rgba, parse_color_key
-from sdg_factory.paths import UnsafePathError, check_relative, safe_segment
+from sdg_factory.paths import UnsafeNameError, UnsafePathError, check_relative, check_segment
 from sdg_factory.pcb.render import scan_grid
 from sdg_factory.provenance import REDACTED, redact
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("passive_component", "passive_component"),
-    ("../../etc", "etc"),
-    ("/abs/path", "abs_path"),
-    ("a/b", "a_b"),
-    ("..", "_"),
-    ("IC", "IC"),
+@pytest.mark.parametrize("name", ["passive_component", "IC", "x0_y1", "0000", "demo-2026.03+a"])
+def test_check_segment_keeps_safe_names(name):
+    assert check_segment(name) == name
+
+
+@pytest.mark.parametrize("name,why", [
+    ("../../etc", "path separator"), ("/abs/path", "absolute path"), ("a/b", "path separator"),
+    ("..", "'.' or '..'"), ("", "empty"), ("night run", "holds ' '"), (".hidden", "hidden"),
 ])
-def test_safe_segment(name, expected):
-    assert safe_segment(name) == expected
+def test_check_segment_refuses_unsafe_names_without_rewriting(name, why):
+    with pytest.raises(UnsafeNameError, match=f"material {name!r} cannot be used as a folder name: .*{why}"):
+        check_segment(name, "material")
 
 
 @pytest.mark.parametrize("pid", ["../x", "a/../../b", "/abs", "a//b", "C:/x", ""])

@@ -3,15 +3,18 @@
 from kedro.config import OmegaConfigLoader
 
 from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
+from sdg_factory.parameter_checks import ParameterCheckHooks
 from sdg_factory.redaction import install_log_redaction
 from sdg_factory.rerun_hooks import FingerprintHooks
 from sdg_factory.run_lock_hooks import RunLockHooks
 
 install_log_redaction()  # every log record of a run is scrubbed of credentials (docs/security.md)
 
-# pluggy calls the hooks registered last first: the failure summary (which raises) comes last,
-# after provenance has been written; the run lock is taken first and released last (tryfirst)
-HOOKS = (FailureSummaryHooks(), ProvenanceHooks(), FingerprintHooks(), ModelMemoryHooks(), RunLockHooks())
+# pluggy calls the hooks registered last first: the parameter checks run before anything else,
+# the failure summary (which raises) comes last, after provenance has been written; the run
+# lock is taken first and released last (tryfirst)
+HOOKS = (FailureSummaryHooks(), ProvenanceHooks(), FingerprintHooks(), ModelMemoryHooks(), RunLockHooks(),
+         ParameterCheckHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -21,17 +21,17 @@ from kedro_datasets._typing import ImagePreview
 
 from sdg_factory.datasets.image import decode_image, encode_image, image_to_preview
 from sdg_factory.datasets.partitions import BasePartitionsDataset
-from sdg_factory.paths import safe_segment
+from sdg_factory.paths import check_segment
 from sdg_factory.pcb.roi import Roi
 
 CELLS_DIR = ".cells"
 
 
 class RoiCropDataset(BasePartitionsDataset):
-    """See the module docstring. Materials and cells are reduced to safe folder names."""
+    """See the module docstring. Materials and cells must be safe folder names (paths.check_segment)."""
 
     def _record_path(self, cell: str) -> str:
-        return self._join(CELLS_DIR, f"{safe_segment(cell, 'cell')}.json")
+        return self._join(CELLS_DIR, f"{check_segment(cell, 'cell')}.json")
 
     def _list_partitions(self) -> list[str]:
         if not self._fs.exists(self._root):
@@ -75,11 +75,11 @@ class RoiCropDataset(BasePartitionsDataset):
         return self._fs.exists(self._record_path(pid))
 
     def _write_partition(self, pid: str, rois: list[Roi]) -> list[str]:
-        cell = safe_segment(pid, "cell")
+        cell = check_segment(pid, "cell")
         written, records = [], []
         for roi in rois:
-            material = safe_segment(roi.material, "material")
-            stem = safe_segment(roi.stem, "ROI stem")
+            material = check_segment(roi.material, "material")
+            stem = check_segment(roi.stem, "ROI stem")
             base = f"{material}/{cell}"
             written.append(self._write_bytes(f"{base}/normal_img/{stem}.png", encode_image(roi.normal_img)))
             written.append(self._write_bytes(f"{base}/cad_mask/{stem}_cad_mask.png", encode_image(roi.cad_mask)))

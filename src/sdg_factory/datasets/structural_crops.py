@@ -21,7 +21,7 @@ from kedro_datasets._typing import ImagePreview
 
 from sdg_factory.datasets.image import decode_image, encode_image, image_to_preview
 from sdg_factory.datasets.partitions import BasePartitionsDataset
-from sdg_factory.paths import safe_segment
+from sdg_factory.paths import check_segment
 from sdg_factory.pcb.structural_render import StructuralCell
 
 CELLS_DIR = ".cells"
@@ -32,7 +32,7 @@ class StructuralCropDataset(BasePartitionsDataset):
 
     def _record_path(self, pid: str) -> str:
         mode, cell = pid.split("/")
-        return self._join(safe_segment(mode, "mode"), CELLS_DIR, f"{safe_segment(cell, 'cell')}.json")
+        return self._join(check_segment(mode, "mode"), CELLS_DIR, f"{check_segment(cell, 'cell')}.json")
 
     def _list_partitions(self) -> list[str]:
         if not self._fs.exists(self._root):
@@ -57,10 +57,10 @@ class StructuralCropDataset(BasePartitionsDataset):
         return self._fs.exists(self._record_path(pid))
 
     def _write_partition(self, pid: str, cell: StructuralCell) -> list[str]:
-        mode = safe_segment(cell.mode, "mode")
+        mode = check_segment(cell.mode, "mode")
         written, records = [], []
         for item in cell.crops:
-            stem = safe_segment(item.stem, "crop stem")
+            stem = check_segment(item.stem, "crop stem")
             rgb, mask = f"{mode}/rgb/{stem}.png", f"{mode}/mask/{stem}.png"
             written.append(self._write_bytes(rgb, encode_image(item.rgb)))
             written.append(self._write_bytes(mask, encode_image(item.mask)))

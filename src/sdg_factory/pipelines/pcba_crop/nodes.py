@@ -15,6 +15,7 @@ from sdg_factory.fingerprints import per_item
 from sdg_factory.cookbooks import CookbookError, require
 from sdg_factory.imaging.roi_crop import CropConfig
 from sdg_factory.imaging.semantic_colors import split_classes
+from sdg_factory.paths import check_distinct, check_segment
 from sdg_factory.pcb.board_cookbooks import ASSETS, board_cookbook, resolve, sentinel_values
 from sdg_factory.pcb.crop import crop_cell
 
@@ -29,7 +30,21 @@ def resolve_crop_cookbook(pcb_cookbooks: dict[str, Callable], board: str, scene_
     resolved = resolve(doc, sentinel_values(dig_url_root, run_name, board, scene_filename, crop_max_emit, doc),
                        source)
     require(resolved, CROP_KEYS, source)
+    check_material_folders(resolved, source)
     return resolved
+
+
+def check_material_folders(day0_crop: dict, source: str) -> None:
+    """Every anchor class lands in the folder ``class_dirs`` names (or its own name): each must be
+    one safe folder name, and two different names may not fold into one folder."""
+    class_dirs = day0_crop.get("class_dirs") or {}
+    if not isinstance(class_dirs, dict):
+        raise CookbookError(f"{source}: class_dirs must map class names to material folder names")
+    folders = []
+    for name in dict.fromkeys([*(day0_crop.get("classes") or []), *class_dirs]):
+        key = f"class_dirs.{name}" if name in class_dirs else f"classes[{name!r}] (no class_dirs entry)"
+        folders.append((key, check_segment(class_dirs.get(name, name), f"{source}: {key}")))
+    check_distinct(folders, f"{source}: material folders")
 
 
 def merge_semantic_labels(render_cells: dict[str, Callable]) -> dict[str, dict]:

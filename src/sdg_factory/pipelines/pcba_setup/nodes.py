@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from sdg_factory.paths import safe_segment
+from sdg_factory.paths import check_segment
 from sdg_factory.pcb.boards import build_board_stage
 from sdg_factory.pcb.raw_defects import submask
 
@@ -21,11 +21,11 @@ def publish_demo_boards(boards: dict[str, dict], seed: int) -> tuple[dict[str, A
     """Each board's USD stage (lazy) and its three cookbooks, keyed ``<board>/<file>``."""
     stages, cookbooks = {}, {}
     for board, spec in boards.items():
-        folder = safe_segment(board, "board")
-        scene = safe_segment(spec.get("scene_filename", "spark_lighting.usd"), "scene file")
+        folder = check_segment(board, "board")
+        scene = check_segment(spec.get("scene_filename", "spark_lighting.usd"), "scene file")
         stages[f"{folder}/{scene}"] = partial(build_board_stage, board, spec["layout"], int(seed))
         for name, doc in spec["cookbooks"].items():
-            cookbooks[f"{folder}/{safe_segment(name, 'cookbook')}"] = doc
+            cookbooks[f"{folder}/{check_segment(name, 'cookbook')}"] = doc
     return stages, cookbooks
 
 
@@ -34,7 +34,7 @@ def publish_raw_defect_data(raw: dict[str, Any], seed: int) -> tuple[dict[str, A
     masks, spec = {}, []
     for material in raw["materials"]:
         for defect, dependency in raw["defects"].items():
-            folder = f"{safe_segment(material, 'material')}/mask/{safe_segment(defect, 'defect')}"
+            folder = f"{check_segment(material, 'material')}/mask/{check_segment(defect, 'defect')}"
             for k in range(int(raw["per_defect"])):
                 pid = f"{folder}/{k:04d}"
                 masks[pid] = partial(submask, defect, int(raw["size"]), int(seed), pid)

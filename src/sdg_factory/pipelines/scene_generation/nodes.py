@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from sdg_factory.backends.text_to_image import TextToImageRequest, build_text_to_image
 from sdg_factory.datasets.scene_history import COLUMNS
-from sdg_factory.paths import safe_segment
+from sdg_factory.paths import UnsafeNameError, check_segment
 from sdg_factory.pipelines.scene_generation.planning import (
     archetype_counts,
     choose_archetypes,
@@ -43,17 +43,33 @@ def history_records(history: pd.DataFrame) -> list[dict]:
 
 
 def scene_id_for(run_name: str, index: int) -> str:
-    return f"{safe_segment(run_name, 'run_name')}-{index:03d}"
+    return f"{check_segment(run_name, 'run_name')}-{index:03d}"
+
+
+def check_scene_ids_free(history: pd.DataFrame, run_name: str, scene_ids: list[str]) -> None:
+    """A scene id of this run that the history already holds for another run (a name written
+    by an older version that rewrote names, or one differing only in case) would replace
+    that run's rows and folders: an error naming both runs."""
+    wanted = {scene_id.casefold(): scene_id for scene_id in scene_ids}
+    for row in history_records(history):
+        ours = wanted.get(str(row["scene_id"]).casefold())
+        if ours is not None and row.get("run_name") != run_name:
+            raise UnsafeNameError(
+                f"scene id {ours!r} of run_name {run_name!r} is already taken in the scene history by "
+                f"run_name {row.get('run_name')!r} (scene {row['scene_id']!r}); choose another run_name "
+                "so the earlier run's history rows and scenes/ folders are not replaced")
 
 
 def plan_batch(history: pd.DataFrame, scene_generation: dict, run_name: str, seed: int) -> dict:
     """Weighted archetypes corrected by the lookback window; variation tags toward the gaps."""
     settings = scene_settings(scene_generation)
+    check_segment(run_name, "run_name")
     now = settings.now
     past = window(history_records(history), now, settings.lookback, exclude_run=run_name)
     counts = archetype_counts(past, settings.archetypes)
     picks = choose_archetypes(settings.target_weights, counts, settings.scenes_per_run,
                               item_rng(seed, f"scene_generation/{run_name}/plan"), settings.exploration)
+    check_scene_ids_free(history, run_name, [scene_id_for(run_name, i) for i in range(len(picks))])
     coverage = {name: tag_coverage(past, name) for name in settings.archetypes}
     scenes = []
     for index, archetype in enumerate(picks):

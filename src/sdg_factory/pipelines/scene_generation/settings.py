@@ -7,6 +7,7 @@ flags and lists are accepted in their text forms too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -58,11 +59,12 @@ def as_bool(value: Any, key: str) -> bool:
 
 
 def as_names(value: Any) -> list[str]:
-    """``[kitchen, lab]``, ``"kitchen,lab"`` or empty → a list of names."""
+    """``[kitchen, lab]``, ``"kitchen,lab"``, ``"kitchen;lab"`` (the comma-free form ``kedro run
+    --params`` can carry) or empty → a list of names."""
     if value in (None, "", [], ()):
         return []
     if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
+        return [v.strip() for v in re.split(r"[,;]", value) if v.strip()]
     return [str(v).strip() for v in value if str(v).strip()]
 
 

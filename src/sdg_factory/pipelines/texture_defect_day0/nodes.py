@@ -19,7 +19,7 @@ import numpy as np
 
 from sdg_factory.fingerprints import per_item
 from sdg_factory.imaging.defect_masks import DEFECT_TYPES, PlacementError, mask_stats, place_defect, semantic_regions
-from sdg_factory.paths import safe_segment
+from sdg_factory.paths import check_segment
 from sdg_factory.seeding import item_rng, item_seed
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ def parse_taxonomy(value: Any) -> list[tuple[str, str]]:
     if unknown:
         raise PreflightError(f"anomaly_types_json names unknown defect type(s) {unknown}; "
                              f"the generator knows {list(DEFECT_TYPES)}")
+    for material, _ in pairs:  # a material is a folder name (raw/<MAT>/…, anomaly/<MAT>/…)
+        check_segment(material, "anomaly_types_json material")
     return list(dict.fromkeys(pairs))
 
 
@@ -151,7 +153,7 @@ def _staged_cad_mask(load_roi) -> np.ndarray:
 
 def staged_id(roi_pid: str) -> str:
     material, cell, stem = roi_pid.split("/")
-    return f"{safe_segment(material, 'material')}/{safe_segment(cell, 'cell')}__{safe_segment(stem, 'stem')}"
+    return f"{check_segment(material, 'material')}/{check_segment(cell, 'cell')}__{check_segment(stem, 'stem')}"
 
 
 @per_item("augmented_crops", "roi_crops")
@@ -177,7 +179,7 @@ def stage_anomalygen_inputs(preflight: dict, augmented_crops: dict, roi_crops: d
         ids = sorted(p for p in raw_submasks if p.startswith(prefix))
         for pid in ids:
             submasks[pid] = raw_submasks[pid]
-        rois = sum(1 for s in images if s.split("/")[0] == safe_segment(material, "material"))
+        rois = sum(1 for s in images if s.split("/")[0] == check_segment(material, "anomaly_types_json material"))
         spec.append({**entry, "mask_dir": prefix.rstrip("/"), "count": len(ids), "rois": rois})
         if rois == 0:
             logger.warning("anomaly_types_json entry [%s, %s]: this run has no %s ROIs (board %s); "
@@ -213,13 +215,13 @@ def plan_items(staged_images: dict, staged_submasks: dict, staged_spec: list[dic
     items = []
     for entry in staged_spec:
         material, defect = entry["material"], entry["defect_type"]
-        folder = safe_segment(material, "material")
+        folder = check_segment(material, "anomaly_types_json material")
         rois = sorted(s for s in staged_images if s.split("/")[0] == folder)
         masks = sorted(p for p in staged_submasks if p.startswith(f"{material}/mask/{defect}/"))
         if num_sdg is not None:
             rois = rois[: int(num_sdg)]
         for staged in rois:
-            pid = f"{staged}__{safe_segment(defect, 'defect')}"
+            pid = f"{staged}__{check_segment(defect, 'defect')}"
             rng = item_rng(seed, pid)
             items.append(AnomalyItem(pid, material, staged, defect, masks[int(rng.integers(len(masks)))],
                                      item_seed(seed, pid)))

@@ -20,7 +20,7 @@ from sdg_factory.backends.anomaly_generation.finetune import FinetuneError, Inpa
 from sdg_factory.datasets.model_folder import ModelArtifact
 from sdg_factory.imaging.defect_masks import PlacementError, place_defect, semantic_regions
 from sdg_factory.imaging.defect_synthesis import synthesize_defect
-from sdg_factory.paths import safe_segment
+from sdg_factory.paths import check_segment
 from sdg_factory.pipelines.texture_defect_day0.nodes import _clean_rgb, _validation_split
 from sdg_factory.seeding import item_seed
 
@@ -42,7 +42,7 @@ def prepare_finetune_sets(staged_images: dict, staged_cad_masks: dict, staged_su
     train, validation = [], []
     for entry in staged_spec:
         material, defect = entry["material"], entry["defect_type"]
-        folder = safe_segment(material, "material")
+        folder = check_segment(material, "material")
         rois = sorted(s for s in staged_images if s.split("/")[0] == folder)
         masks = [p for p in sorted(staged_submasks) if p.startswith(f"{material}/mask/{defect}/")
                  and (np.asarray(staged_submasks[p]()) > 127).any()]

@@ -1,0 +1,474 @@
+"""Typed settings: one pydantic model per parameter section of ``conf/base/parameters*.yml``.
+
+The models only *check*: nodes still receive the parameters as Kedro resolved them, so a run
+that passes the checks behaves exactly as before. Every model forbids unknown keys. Sections
+that already had their own validator reuse it (``scene_settings``, ``parse_taxonomy``,
+``CvAugmentConfig.from_params``, the defects ``check_settings``); backend sub-sections (a
+backend's own settings, an ``editor:``) are checked against the backend's constructor when it is
+built (``backends/config_keys.py``), so here they are free mappings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+
+from sdg_factory.paths import check_distinct, segment_problem, suggest_name
+
+# --- value types --------------------------------------------------------------------------------
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    """``null`` spelt as text on the command line (the nodes accept these too)."""
+    return None if isinstance(value, str) and value.strip().lower() in ("", "null", "none") else value
+
+
+def _segment(value: Any) -> Any:
+    problem = segment_problem(value)
+    if problem:
+        hint = suggest_name("" if value is None else str(value))
+        raise ValueError(f"not usable as a folder name: {problem}" + (f" (e.g. {hint!r})" if hint else ""))
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Count = Annotated[Int, Field(ge=0)]
+Positive = Annotated[Int, Field(ge=1)]
+PositiveNumber = Annotated[Number, Field(gt=0)]
+NonNegative = Annotated[Number, Field(ge=0)]
+Fraction = Annotated[Number, Field(ge=0, le=1)]
+OptionalPositive = Annotated[Positive | None, BeforeValidator(_blank_is_none)]
+OptionalCount = Annotated[Count | None, BeforeValidator(_blank_is_none)]
+#: A name that becomes one folder (run_name, board, material…); ``--params board=1152819000`` is an int.
+Name = Annotated[str | int, AfterValidator(_segment)]
+Pair = Annotated[list[Number], Field(min_length=2, max_length=2)]
+Device = str  # auto | cpu | cuda | cuda:N | mps — resolved by backends/accelerator.py
+
+
+def Backend(kind: str, builtin: tuple[str, ...]) -> Any:  # noqa: N802 - a type, spelt like one
+    """A backend name: one of the built-in ones, or one registered (``register_*``) in the
+    registry module ``sdg_factory.backends.<kind>.base`` when that module is already imported
+    (a plugin or a test registers its own; nothing is imported here)."""
+
+    def known(value: Any) -> Any:
+        module = sys.modules.get(f"sdg_factory.backends.{kind}.base")
+        allowed = sorted(set(builtin) | set(getattr(module, "_REGISTRY", None) or {}))
+        if value not in allowed:
+            close = difflib.get_close_matches(str(value), allowed, n=1)
+            raise ValueError(f"unknown {kind} backend {value!r}"
+                             + (f" (did you mean {close[0]!r}?)" if close else "") + f"; choose one of {allowed}")
+        return value
+
+    return Annotated[str, AfterValidator(known)]
+
+
+ImageEditBackend = Backend("image_edit", ("classical", "openai_images", "openai_chat", "nim", "diffusers"))
+PerspectiveBackend = Backend("perspectives", ("classical", "qwen_multicamera", "zero123"))
+PromptBackend = Backend("text", ("template", "openai_chat", "transformers"))  # template: the node's own grammar
+AnnotationBackend = Backend("annotation", ("classical", "persam_sam2"))
+TextToImageBackend = Backend("text_to_image", ("procedural", "diffusers", "openai_images", "gemini"))
+AnomalyGenerationBackend = Backend("anomaly_generation", ("procedural", "diffusers"))
+AnomalyDetectionBackend = Backend("anomaly_detection", ("patch_stats", "pyimgano"))
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+def _range(low_high: list[float], what: str) -> None:
+    if low_high[0] > low_high[1]:
+        raise ValueError(f"{what} must be [min, max] with min <= max, got {low_high}")
+
+
+# --- pcba_setup (parameters_pcba.yml) -----------------------------------------------------------
+
+
+class BoardLayout(Section):
+    size_mm: Pair
+    design_grid: Annotated[list[Positive], Field(min_length=2, max_length=2)]
+    per_tile: Annotated[list[Positive], Field(min_length=2, max_length=2)]
+    kinds: Annotated[list[str], Field(min_length=1)]
+    rotations: list[Number] = [0]
+    jitter_mm: NonNegative = 0.0
+    semantics_in_usd: StrictBool = True
+
+
+class DemoBoard(Section):
+    scene_filename: Name = "spark_lighting.usd"
+    layout: BoardLayout
+    cookbooks: dict[Name, dict[str, Any]]
+
+    @model_validator(mode="after")
+    def _class_dirs(self) -> DemoBoard:
+        crop = self.cookbooks.get("day0_crop") or {}
+        class_dirs = crop.get("class_dirs") or {}
+        folders = []
+        for name in dict.fromkeys([*(crop.get("classes") or []), *class_dirs]):
+            folder = class_dirs.get(name, name)
+            problem = segment_problem(folder)
+            if problem:
+                raise ValueError(f"cookbooks.day0_crop.class_dirs.{name} = {folder!r} is not usable as a "
+                                 f"folder name: {problem}")
+            folders.append((f"cookbooks.day0_crop.class_dirs.{name}", folder))
+        check_distinct(folders, "material folders")
+        return self
+
+
+class RawDefects(Section):
+    materials: Annotated[list[Name], Field(min_length=1)]
+    defects: dict[Name, Literal["cad", "free", "text"]]
+    per_defect: Positive
+    size: Annotated[Int, Field(ge=8)]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> RawDefects:
+        check_distinct([(f"materials[{i}]", m) for i, m in enumerate(self.materials)], "materials")
+        return self
+
+
+class PcbaSetup(Section):
+    boards: dict[Name, DemoBoard]
+    raw_defects: RawDefects
+
+
+# --- pcba_restyle (parameters_pcba_restyle.yml) -------------------------------------------------
+
+
+class Registration(Section):
+    max_shift_px: Count
+    max_rotation_deg: NonNegative
+    rotation_step_deg: PositiveNumber
+    min_score: Annotated[Number, Field(ge=-1, le=1)]
+
+
+class RestyleCookbook(Section):
+    """The image-edit cookbook (persisted as augment/augmentation_config_ovsl2sl.yaml)."""
+
+    prompt: Annotated[str, Field(min_length=1)]
+    negative_prompt: str | None = None
+    steps: OptionalPositive = None
+    guidance: Annotated[NonNegative | None, BeforeValidator(_blank_is_none)] = None
+    seed: OptionalCount = None
+
+
+class PcbaRestyle(Section):
+    cookbook: RestyleCookbook
+    backends: dict[ImageEditBackend, dict[str, Any] | None]
+    registration: Registration
+
+
+# --- reference_object (parameters_reference_object.yml) -----------------------------------------
+
+
+class Editor(BaseModel):
+    """An ``editor:`` block: ``backend`` plus that backend's own keys (checked when it is built)."""
+
+    model_config = ConfigDict(extra="allow")
+    backend: ImageEditBackend = "classical"
+
+
+class EditorStep(Section):
+    editor: Editor
+
+
+class WhiteBackground(EditorStep):
+    prompt: str
+
+
+class SceneStep(EditorStep):
+    size: Annotated[list[Positive], Field(min_length=2, max_length=2)] = [640, 480]
+
+
+class ReferenceMask(Section):
+    backend: Literal["classical", "sam2"] = "classical"
+    point: Annotated[list[Number], Field(min_length=2, max_length=2)] | None = None
+    sam2: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _point_needs_sam2(self) -> ReferenceMask:
+        if self.point is not None and self.backend != "sam2":
+            raise ValueError("reference_mask.point is used only by reference_mask.backend=sam2 (the classical "
+                             "mask ignores it); set reference_object.reference_mask.backend=sam2 too")
+        return self
+
+
+class Perspectives(Section):
+    views: Annotated[list[str], Field(min_length=1)]
+    classical: dict[str, Any] | None = None
+    qwen_multicamera: dict[str, Any] | None = None
+    zero123: dict[str, Any] | None = None
+
+
+class Prompts(Section):
+    backend: PromptBackend = "template"
+    openai_chat: dict[str, Any] | None = None
+    transformers: dict[str, Any] | None = None
+
+
+class Annotation(BaseModel):
+    """``backend``, ``batch_size``, ``min_part_area`` and the backend's own keys (checked by
+    ``build_annotator`` against its constructor)."""
+
+    model_config = ConfigDict(extra="allow")
+    backend: AnnotationBackend = "classical"
+    batch_size: Positive = 8
+    min_part_area: NonNegative = 12
+
+
+class ReferenceObject(Section):
+    run_name: Name
+    input_image: str
+    input_mask: str
+    project_info_file: str
+    predefined_prompts_file: str
+    background_folder: str
+    object_name: Annotated[str, Field(min_length=1)]
+    reference_mask: ReferenceMask = ReferenceMask()
+    white_background: WhiteBackground
+    perspective_generator: PerspectiveBackend = "classical"
+    perspectives: Perspectives
+    num_prompts: Positive
+    num_iterations: Positive
+    prompts: Prompts
+    scene: SceneStep
+    enable_qwen_augmentation: StrictBool
+    qwen_augmentation_count: Count
+    augmentation: EditorStep
+    enable_annotation: StrictBool
+    split_ratio: Fraction
+    annotation: Annotation
+    enable_cv_augmentation: StrictBool
+    cv_augmentation_count: Count
+    bw_probability: Fraction
+    saturation_probability: Fraction
+    contrast_probability: Fraction
+    brightness_probability: Fraction
+    motion_blur_probability: Fraction
+    compression_noise_probability: Fraction
+    saturation_range: Pair
+    contrast_range: Pair
+    brightness_range: Pair
+    motion_blur_range: Pair
+    compression_iterations_range: Pair
+    compression_quality_range: Pair
+    max_retries: Count
+
+    @model_validator(mode="after")
+    def _cv_ranges(self) -> ReferenceObject:
+        from sdg_factory.imaging.cv_augment import CvAugmentConfig
+
+        CvAugmentConfig.from_params(self.model_dump())  # its own checks: [low, high], quality in [1, 100]
+        return self
+
+
+# --- scene_generation (parameters_scene_generation.yml) -----------------------------------------
+
+
+class SceneImage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by build_text_to_image
+    backend: TextToImageBackend = "procedural"
+    width: Positive = 2048
+    height: Positive = 1152
+
+
+class ScenePrompts(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by build_text_generator
+    backend: PromptBackend = "template"
+    recent_history: Count = 20
+    max_attempts: Positive = 4
+    style: str = ""
+    negative_prompt: str = ""
+
+
+class SceneGeneration(Section):
+    scenes_per_run: Count
+    archetypes: list[str] | str | None = None
+    dry_run: bool | str = False
+    lookback_days: NonNegative
+    exploration: NonNegative
+    now: Any = None
+    ready_for: list[str] | str | None = None
+    prompts: ScenePrompts
+    image: SceneImage
+    archetype_definitions: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_checks(cls, data: Any) -> Any:
+        from sdg_factory.pipelines.scene_generation.settings import scene_settings
+
+        if isinstance(data, dict):
+            scene_settings(data)  # archetype definitions, the archetypes filter, dry_run, now
+        return data
+
+
+# --- structural_defect (parameters_structural_defect.yml) ---------------------------------------
+
+
+class StructuralMode(Section):
+    enabled: StrictBool = True
+    count: OptionalCount = None
+    classes: list[str] | None = None
+
+
+class ShiftMode(StructuralMode):
+    translate_mm: Pair
+    rotate_deg: Pair
+
+    @model_validator(mode="after")
+    def _ranges(self) -> ShiftMode:
+        _range(self.translate_mm, "translate_mm")
+        _range(self.rotate_deg, "rotate_deg")
+        return self
+
+
+class TombstoneMode(StructuralMode):
+    lift_deg: Pair
+
+    @model_validator(mode="after")
+    def _ranges(self) -> TombstoneMode:
+        _range(self.lift_deg, "lift_deg")
+        return self
+
+
+class SideflipMode(StructuralMode):
+    roll_deg: Pair
+    min_aspect_change: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _ranges(self) -> SideflipMode:
+        _range(self.roll_deg, "roll_deg")
+        return self
+
+
+class StructuralModes(Section):
+    shift: ShiftMode | None = None
+    tombstone: TombstoneMode | None = None
+    sideflip: SideflipMode | None = None
+
+
+class StructuralDefect(Section):
+    fixed_classes: list[str] | None
+    modes: StructuralModes
+
+
+# --- texture_defect_day0 (parameters_texture_defect_day0.yml) -----------------------------------
+
+
+class InpaintCall(Section):
+    resolution: Annotated[Int, Field(ge=8)] = 512
+    num_inference_steps: Positive = 30
+    guidance_scale: NonNegative = 7.5
+    strength: Fraction = 1.0
+    device: Device = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+
+
+class Finetune(Section):
+    inference_backend: AnomalyGenerationBackend = "diffusers"
+    method: Literal["lora", "full"] = "lora"
+    steps: Positive = 1000
+    learning_rate: PositiveNumber = 1e-4
+    batch_size: Positive = 4
+    resolution: Annotated[Int, Field(ge=8)] = 512
+    lora_rank: Positive = 8
+    validation_fraction: Annotated[Number, Field(ge=0, lt=1)] = 0.2
+    device: Device = "auto"
+    mixed_precision: Literal["auto", "bf16", "no"] = "auto"
+    log_every: Positive = 50
+
+
+class TextureDefectDay0(Section):
+    backend: AnomalyGenerationBackend = "procedural"
+    num_sdg: OptionalPositive = None
+    prompts: dict[str, str] = {}
+    negative_prompt: str = ""
+    diffusers: InpaintCall = InpaintCall()
+    finetune: Finetune = Finetune()
+
+
+# --- anomaly_detection / defects_export ---------------------------------------------------------
+
+
+class Detector(BaseModel):
+    model_config = ConfigDict(extra="allow")  # each backend's section, checked by build_detector
+    backend: AnomalyDetectionBackend = "patch_stats"
+
+
+class AnomalyDetection(Section):
+    detector: Detector
+    holdout_fraction: Annotated[Number, Field(ge=0, lt=1)] = 0.25
+    exclude_defect_bases: StrictBool = True
+    min_fit_images: Positive = 2
+    score_top_fraction: Annotated[Number, Field(gt=0, le=1)] = 0.01
+
+
+class DefectsExport(BaseModel):
+    """The document's flags (checked by ``defects.config.check_settings``) plus evaluation keys."""
+
+    model_config = ConfigDict(extra="allow")
+    image_threshold: Number | None = None
+    image_normal_quantile: Fraction = 0.99
+    aupro_fpr_limit: Annotated[Number, Field(gt=0, le=1)] = 0.3
+    region_min_coverage: Fraction = 0.1
+
+    @model_validator(mode="after")
+    def _flags(self) -> DefectsExport:
+        from sdg_factory.defects.config import check_settings
+
+        check_settings(dict(self.model_extra or {}), "defects_export")
+        return self
+
+
+# --- the whole parameters tree ------------------------------------------------------------------
+
+
+class Parameters(Section):
+    """Top level: the keys every pipeline shares, the document-named workflow keys, one section
+    per pipeline."""
+
+    run_name: Name
+    board: Name
+    seed: Count
+    dig_url_root: Annotated[str, Field(min_length=1)]
+    scene_filename: Name = "spark_lighting.usd"
+    render_patches: OptionalPositive = None
+    crop_max_emit: OptionalPositive = None
+    render_dir: str | None = None
+    # re-runs (docs/reruns.md; rerun_hooks.py checks the values and says what each means)
+    execution_mode: Literal["by_name", "new", "last"] = "by_name"
+    recompute: str | list[str] | None = None
+    start_from_step: OptionalPositive = None
+    image_edit_backend: ImageEditBackend = "classical"
+    image_edit_endpoint: str = ""
+    image_edit_model: str = ""
+    anomaly_types_json: str | list = ""
+    pcba_setup: PcbaSetup | None = None
+    pcba_restyle: PcbaRestyle | None = None
+    reference_object: ReferenceObject | None = None
+    scene_generation: SceneGeneration | None = None
+    structural_defect: StructuralDefect | None = None
+    texture_defect_day0: TextureDefectDay0 | None = None
+    anomaly_detection: AnomalyDetection | None = None
+    defects_export: DefectsExport | None = None
+
+    @model_validator(mode="after")
+    def _taxonomy(self) -> Parameters:
+        from sdg_factory.pipelines.texture_defect_day0.nodes import parse_taxonomy
+
+        if self.anomaly_types_json not in ("", None):
+            try:
+                parse_taxonomy(self.anomaly_types_json)
+            except RuntimeError as exc:  # PreflightError: the document's wording, kept
+                raise ValueError(f"anomaly_types_json: {exc}") from None
+        return self
