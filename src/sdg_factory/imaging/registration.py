@@ -58,7 +58,9 @@ def gradient_map(image: np.ndarray, blur_sigma: float = 1.0) -> np.ndarray:
         gray = cv2.GaussianBlur(gray, (0, 0), blur_sigma)
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    mag = cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), max(blur_sigma, 0.5))
+    # numpy, not cv2.magnitude: OpenCV's (IPP) magnitude differs in the last bit from one process
+    # to the next, which made a re-run (or a reloaded detector) not reproduce its maps byte for byte
+    mag = cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), max(blur_sigma, 0.5))
     return ((mag - mag.mean()) / max(float(mag.std()), 1e-6)).astype(np.float32)
 
 
