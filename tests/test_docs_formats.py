@@ -27,6 +27,7 @@ from sdg_factory.defects import config as defects_config
 from sdg_factory.pipelines.anomaly_detection import nodes as detection
 from sdg_factory.pipelines.defects_export import evaluation
 from sdg_factory.pipelines.defects_export import nodes as export
+from sdg_factory.pipelines.defects_infer import nodes as infer
 from sdg_factory.pipelines.reference_object import nodes as reference
 from sdg_factory.pipelines.scene_generation import nodes as scenes
 from sdg_factory.pipelines.structural_defect import nodes as structural
@@ -98,6 +99,11 @@ def _expected() -> dict[tuple[str, int], dict[str, set[str]]]:
         ("### `defects/thresholds.json`", 0): {"": dict_keys(export.resolve_thresholds, "threshold")},
         ("### `defects/infer_config.json`", 0): {"": set(infer_config), "defects": set(infer_config["defects"])},
         ("### `defects/metrics.json`", 0): {"": dict_keys(evaluation.evaluate_defects, "aupro")},
+        ("### `defects_infer/defects.jsonl`", 0): {
+            "": dict_keys(infer.infer_defects, "index") | subscript_keys(infer.infer_defects, "record"),
+            "defects": dict_keys(infer.infer_defects, "map_stats_roi")},
+        ("### `defects_infer/infer_config.json`", 0): {"model": dict_keys(infer.build_infer_config, "sha256")},
+        ("### `defects_infer/metrics.json`", 0): {"": dict_keys(infer.evaluate_defects, "label_source")},
         ("### `04_dataset/metadata.json`", 0): {"": dict_keys(reference.generate_scene_dataset, "perspective_index")},
         ("### `pipeline_state.json`", 0): {"": dict_keys(reference.record_pipeline_state, "completed_steps")},
         ("### `06_yolo_dataset/annotations_coco.json` (COCO)", 0): {

@@ -74,6 +74,8 @@ INTERNAL: dict[tuple[str, str, str | None], str] = {
         "call contract; defects_infer always passes one golden per image (a missing golden is a documented item error)",
     ("datasets/detector_model.py", "DatasetError", "detector array"):
         "the detectors' own state arrays are numeric; guards the no-pickle rule against a future backend",
+    ("datasets/item_failures.py", "DatasetError", "saves a list of {id, file, error} records, got"):
+        "a node's return contract; collect_failures always returns a list",
     ("datasets/masked_images.py", "TypeError", "a MaskedImageFolder item is a dict with image (and optional"):
         "a node's return contract; the project's nodes always return {'image', 'mask'} items",
     ("datasets/image.py", "ValueError", "OpenCV could not encode an image of shape"):
