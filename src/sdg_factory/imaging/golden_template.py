@@ -7,7 +7,8 @@ What an AOI line does with a board and its golden board:
 2. **Registration**: the golden is aligned onto the inspected image with the restyle stage's
    rigid registration (:func:`sdg_factory.imaging.registration.register`: rotation grid + NCC
    shift, refined by ECC on gradient maps), within ``max_shift_px`` and ``max_rotation_deg``.
-   Pixels whose golden counterpart falls outside the golden image are not compared.
+   Pixels whose golden counterpart falls outside the golden image are not compared. The ECC
+   refinement runs on maps reduced to ``ecc_max_side`` (320: a 640² crop at half size).
 3. **Photometric normalisation**: per channel, the inspected image's 1st and 99th percentiles
    (over the compared pixels) are mapped linearly onto the aligned golden's, so a global
    exposure or gain change is not a defect.
@@ -112,6 +113,7 @@ def golden_template_map(
     map_sigma: float = 0.0,
     border_px: int = 1,
     recover_extent: bool = True,
+    ecc_max_side: int | None = 320,
 ) -> tuple[np.ndarray, Registration]:
     """The anomaly map of ``image`` against ``golden`` (see the module docstring) and the
     registration that aligned them. Same size required; the map is ``float32``, ``H×W``."""
@@ -128,7 +130,7 @@ def golden_template_map(
         gold = cv2.GaussianBlur(gold, (0, 0), smooth_sigma)
     h, w = test.shape[:2]
     aligned, reg = register(gold, test, max_shift_px=max_shift_px, max_rotation_deg=max_rotation_deg,
-                            rotation_step_deg=rotation_step_deg)
+                            rotation_step_deg=rotation_step_deg, ecc_max_side=ecc_max_side)
     if reg.method == "identity":
         valid = np.ones((h, w), bool)
     else:

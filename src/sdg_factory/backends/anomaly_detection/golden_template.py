@@ -33,6 +33,7 @@ class GoldenTemplateDetector:
     map_sigma: float = 0.0
     border_px: int = 1
     recover_extent: bool = True
+    ecc_max_side: int | None = 320
     name: str = field(default="golden_template", init=False)
     needs_fit: bool = field(default=False, init=False)
     needs_golden: bool = field(default=True, init=False)
@@ -58,7 +59,8 @@ class GoldenTemplateDetector:
                 "rotation_step_deg": float(self.rotation_step_deg), "jitter_px": int(self.jitter_px),
                 "photometric": bool(self.photometric), "smooth_sigma": float(self.smooth_sigma),
                 "map_sigma": float(self.map_sigma), "border_px": int(self.border_px),
-                "recover_extent": bool(self.recover_extent)}
+                "recover_extent": bool(self.recover_extent),
+                "ecc_max_side": None if self.ecc_max_side is None else int(self.ecc_max_side)}
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {}
