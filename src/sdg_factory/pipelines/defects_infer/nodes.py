@@ -35,7 +35,13 @@ from sdg_factory.backends.anomaly_detection import (
     needs_golden,
 )
 from sdg_factory.datasets.inspection_folder import InspectionItemError
-from sdg_factory.defects import export_infer_config, extract_defects, merge_settings, resolve_pixel_threshold
+from sdg_factory.defects import (
+    defects_record,
+    export_infer_config,
+    extract_defects,
+    merge_settings,
+    resolve_pixel_threshold,
+)
 from sdg_factory.defects.config import settings_from_infer_config
 from sdg_factory.defects.labelled_f1 import labelled_f1_threshold
 from sdg_factory.defects.metrics import (
@@ -298,15 +304,9 @@ def infer_defects(detector: Any, inspection: dict, settings: dict[str, Any], thr
             record["label"] = int(record["score"] >= image_threshold)
         if eff["enabled"]:
             result = extract_defects(amap, pixel_threshold=pixel_threshold, **extract)
-            record["defects"] = {
-                "space": result["space"],
-                "pixel_threshold": result["pixel_threshold"],
-                "pixel_threshold_provenance": thresholds["pixel_threshold_provenance"],
-                "mask": {"path": f"{RUN_RELATIVE_MASKS}/{item_id}.{fmt}", "shape": list(result["mask"].shape),
-                         "dtype": "uint8", "encoding": fmt},
-                "regions": result["regions"],
-                "map_stats_roi": result["map_stats_roi"],
-            }
+            record["defects"] = defects_record(
+                result, pixel_threshold_provenance=thresholds["pixel_threshold_provenance"],
+                mask_path=f"{RUN_RELATIVE_MASKS}/{item_id}.{fmt}", mask_format=fmt)
             masks[item_id] = _packed(result["mask"])
         records.append(record)
         if item_id in inspection["masks"]:
