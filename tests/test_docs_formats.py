@@ -25,9 +25,11 @@ from sdg_factory.datasets.scene_history import COLUMNS
 from sdg_factory.datasets.yolo import dataset_yaml
 from sdg_factory.fingerprints import manifest
 from sdg_factory.defects import config as defects_config
+from sdg_factory.defects import extract as defects_extract
 from sdg_factory.pipelines.anomaly_detection import nodes as detection
 from sdg_factory.pipelines.defects_export import evaluation
 from sdg_factory.pipelines.defects_export import nodes as export
+from sdg_factory.pipelines.defects_infer import nodes as infer
 from sdg_factory.pipelines.reference_object import nodes as reference
 from sdg_factory.pipelines.scene_generation import nodes as scenes
 from sdg_factory.pipelines.structural_defect import nodes as structural
@@ -97,10 +99,15 @@ def _expected() -> dict[tuple[str, int], dict[str, set[str]]]:
         ("### `structural_defect/pairs.jsonl`", 0): {"": dict_keys(structural.pair_with_good_images, "defect_rgb")},
         ("### `defects/defects.jsonl`", 0): {
             "": dict_keys(export.export_defects, "index") | subscript_keys(export.export_defects, "record"),
-            "defects": dict_keys(export.export_defects, "map_stats_roi")},
+            "defects": dict_keys(defects_extract.defects_record, "map_stats_roi")},
         ("### `defects/thresholds.json`", 0): {"": dict_keys(export.resolve_thresholds, "threshold")},
         ("### `defects/infer_config.json`", 0): {"": set(infer_config), "defects": set(infer_config["defects"])},
         ("### `defects/metrics.json`", 0): {"": dict_keys(evaluation.evaluate_defects, "aupro")},
+        ("### `defects_infer/defects.jsonl`", 0): {
+            "": dict_keys(infer.infer_defects, "index") | subscript_keys(infer.infer_defects, "record"),
+            "defects": dict_keys(defects_extract.defects_record, "map_stats_roi")},
+        ("### `defects_infer/infer_config.json`", 0): {"model": dict_keys(infer.build_infer_config, "sha256")},
+        ("### `defects_infer/metrics.json`", 0): {"": dict_keys(infer.evaluate_defects, "label_source")},
         ("### `04_dataset/metadata.json`", 0): {"": dict_keys(reference.generate_scene_dataset, "perspective_index")},
         ("### `pipeline_state.json`", 0): {"": dict_keys(reference.record_pipeline_state, "completed_steps")},
         ("### `06_yolo_dataset/annotations_coco.json` (COCO)", 0): {

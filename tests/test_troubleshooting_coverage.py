@@ -66,6 +66,16 @@ INTERNAL: dict[tuple[str, str, str | None], str] = {
     ("backends/anomaly_detection/patch_stats.py", "RuntimeError",
      "patch_stats: call fit() on good images before asking for"):
         "API order inside the anomaly_detection nodes, which always fit before scoring",
+    ("backends/anomaly_detection/patch_stats.py", "RuntimeError",
+     "patch_stats: call fit() on good images before saving the"):
+        "API order inside defects_infer, which saves a detector only after fitting it",
+    ("backends/anomaly_detection/golden_template.py", "ValueError",
+     "golden_template compares each image with its golden: got"):
+        "call contract; defects_infer always passes one golden per image (a missing golden is a documented item error)",
+    ("datasets/detector_model.py", "DatasetError", "detector array"):
+        "the detectors' own state arrays are numeric; guards the no-pickle rule against a future backend",
+    ("datasets/item_failures.py", "DatasetError", "saves a list of {id, file, error} records, got"):
+        "a node's return contract; collect_failures always returns a list",
     ("datasets/masked_images.py", "TypeError", "a MaskedImageFolder item is a dict with image (and optional"):
         "a node's return contract; the project's nodes always return {'image', 'mask'} items",
     ("datasets/image.py", "ValueError", "OpenCV could not encode an image of shape"):

@@ -6,7 +6,8 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 # Alternatives of a pipeline that write the same outputs: run by name, never in __default__.
-NOT_IN_DEFAULT = {"texture_defect_day0_finetune"}
+# defects_infer reads a folder the user names (input_dir): run it by name too.
+NOT_IN_DEFAULT = {"texture_defect_day0_finetune", "defects_infer"}
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -18,7 +18,14 @@ from sdg_factory.defects.config import (
     merge_settings,
     settings_from_infer_config,
 )
-from sdg_factory.defects.extract import check_roi, extract_defects, fill_mask_holes, postprocess_mask, roi_rect
+from sdg_factory.defects.extract import (
+    check_roi,
+    defects_record,
+    extract_defects,
+    fill_mask_holes,
+    postprocess_mask,
+    roi_rect,
+)
 from sdg_factory.defects.threshold import (
     PixelThresholdError,
     ResolvedPixelThreshold,
@@ -33,6 +40,7 @@ __all__ = [
     "ResolvedPixelThreshold",
     "check_roi",
     "defects_block",
+    "defects_record",
     "export_infer_config",
     "extract_defects",
     "fill_mask_holes",

@@ -172,6 +172,20 @@ def extract_defects(
     }
 
 
+def defects_record(result: dict[str, Any], *, pixel_threshold_provenance: dict[str, Any], mask_path: str,
+                   mask_format: str) -> dict[str, Any]:
+    """The document's ``defects`` block of one JSONL line, from :func:`extract_defects`'s result
+    and where its mask is written (``defects_export`` and ``defects_infer`` both write it)."""
+    return {
+        "space": result["space"],
+        "pixel_threshold": result["pixel_threshold"],
+        "pixel_threshold_provenance": pixel_threshold_provenance,
+        "mask": {"path": mask_path, "shape": list(result["mask"].shape), "dtype": "uint8", "encoding": mask_format},
+        "regions": result["regions"],
+        "map_stats_roi": result["map_stats_roi"],
+    }
+
+
 def _erase(mask: np.ndarray, labels: np.ndarray, dropped: np.ndarray, boxes: np.ndarray) -> None:
     """Clear the pixels of dropped regions: inside their boxes when few, else by a lookup table."""
     if dropped.size == 0:

@@ -114,3 +114,101 @@ def mask_iou(gt_mask: np.ndarray, pred_mask: np.ndarray) -> float | None:
     a, b = np.asarray(gt_mask) > 0, np.asarray(pred_mask) > 0
     union = int((a | b).sum())
     return None if union == 0 else float((a & b).sum() / union)
+
+
+# --- region detection at an IoU threshold (predicted regions vs ground-truth boxes) ----------
+def box_iou_matrix(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """IoU of every ``pred`` box with every ``gt`` box; boxes are ``[x0, y0, x1, y1]`` (x1, y1 exclusive)."""
+    pred = np.asarray(pred, np.float64).reshape(-1, 4)
+    gt = np.asarray(gt, np.float64).reshape(-1, 4)
+    ix = np.clip(np.minimum(pred[:, None, 2], gt[None, :, 2]) - np.maximum(pred[:, None, 0], gt[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(pred[:, None, 3], gt[None, :, 3]) - np.maximum(pred[:, None, 1], gt[None, :, 1]), 0, None)
+    inter = ix * iy
+    area_p = (pred[:, 2] - pred[:, 0]) * (pred[:, 3] - pred[:, 1])
+    area_g = (gt[:, 2] - gt[:, 0]) * (gt[:, 3] - gt[:, 1])
+    union = area_p[:, None] + area_g[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def match_regions(pred: np.ndarray, gt: np.ndarray, iou_min: float = 0.33) -> list[tuple[int, int]]:
+    """One-to-one ``(pred index, gt index)`` matches with IoU > ``iou_min``, greedily by IoU."""
+    iou = box_iou_matrix(pred, gt)
+    if iou.size == 0:
+        return []
+    pairs = np.argwhere(iou > iou_min)
+    order = np.argsort(-iou[pairs[:, 0], pairs[:, 1]], kind="stable")
+    used_p, used_g, out = set(), set(), []
+    for p, g in pairs[order].tolist():
+        if p not in used_p and g not in used_g:
+            used_p.add(p)
+            used_g.add(g)
+            out.append((p, g))
+    return out
+
+
+def prf(tp: int, n_pred: int, n_gt: int) -> dict[str, float | int | None]:
+    """Precision, recall and F1 from counts (``None`` where undefined)."""
+    precision = tp / n_pred if n_pred else None
+    recall = tp / n_gt if n_gt else None
+    if n_pred == 0 and n_gt == 0:
+        f1 = None
+    else:
+        f1 = 2 * tp / (n_pred + n_gt)
+    return {"tp": int(tp), "fp": int(n_pred - tp), "fn": int(n_gt - tp), "precision": precision, "recall": recall,
+            "f1": f1}
+
+
+def region_detection(items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], iou_min: float = 0.33,
+                     class_names: Sequence[str] | None = None) -> dict:
+    """Class-agnostic and per-class region precision / recall / F1 over images.
+
+    ``items``: per image ``(pred_boxes (P, 4), gt_boxes (G, 4), gt_classes (G,))``. Predictions
+    carry no class: for class ``c``, a true positive is a prediction matched (class-agnostic
+    matching) to a ground truth of class ``c``; its false positives are the predictions matched
+    to nothing (a prediction matched to another class's defect is not a false alarm for ``c``).
+    """
+    tp = n_pred = n_gt = 0
+    per: dict[int, dict[str, int]] = {}
+    unmatched_pred = 0
+    for pred, gt, cls in items:
+        pred = np.asarray(pred, np.float64).reshape(-1, 4)
+        gt = np.asarray(gt, np.float64).reshape(-1, 4)
+        cls = np.asarray(cls, np.int64).ravel()
+        matches = match_regions(pred, gt, iou_min)
+        tp += len(matches)
+        n_pred += len(pred)
+        n_gt += len(gt)
+        unmatched_pred += len(pred) - len(matches)
+        for c in cls.tolist():
+            per.setdefault(c, {"tp": 0, "gt": 0})["gt"] += 1
+        for _, g in matches:
+            per[int(cls[g])]["tp"] += 1
+    name = (lambda c: class_names[c] if class_names is not None and 0 <= c < len(class_names) else str(c))
+    return {
+        "iou_threshold": float(iou_min),
+        **prf(tp, n_pred, n_gt),
+        "per_class": {name(c): {"gt_regions": r["gt"], **prf(r["tp"], r["tp"] + unmatched_pred, r["gt"])}
+                      for c, r in sorted(per.items())},
+    }
+
+
+def yolo_boxes_xyxy(boxes: Sequence[Sequence[float]], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """YOLO ``(class, cx, cy, w, h)`` (normalised) → pixel boxes ``[x0, y0, x1, y1]`` and classes."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 5)
+    xyxy = np.stack([(b[:, 1] - b[:, 3] / 2) * width, (b[:, 2] - b[:, 4] / 2) * height,
+                     (b[:, 1] + b[:, 3] / 2) * width, (b[:, 2] + b[:, 4] / 2) * height], axis=1)
+    return xyxy, b[:, 0].astype(np.int64)
+
+
+def mask_boxes_xyxy(mask: np.ndarray) -> np.ndarray:
+    """Boxes ``[x0, y0, x1, y1]`` (x1, y1 exclusive) of the 8-connected regions of a mask."""
+    lab, n = ndimage.label(np.asarray(mask) > 0, structure=EIGHT)
+    if n == 0:
+        return np.empty((0, 4))
+    return np.array([[s[1].start, s[0].start, s[1].stop, s[0].stop] for s in ndimage.find_objects(lab)], np.float64)
+
+
+def region_boxes_xyxy(regions: Sequence[dict]) -> np.ndarray:
+    """Boxes of exported regions (``bbox_xyxy`` inclusive) as ``[x0, y0, x1, y1]`` with x1, y1 exclusive."""
+    return np.array([[r["bbox_xyxy"][0], r["bbox_xyxy"][1], r["bbox_xyxy"][2] + 1, r["bbox_xyxy"][3] + 1]
+                     for r in regions], np.float64).reshape(-1, 4)

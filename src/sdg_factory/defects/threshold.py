@@ -13,6 +13,9 @@ Order:
    no silent fallback.
 
 Strategies ``fixed`` and ``infer_config`` never calibrate: they need a value from 1 or 2.
+Strategy ``labelled_f1`` calibrates on labelled images instead of normal ones (pixel threshold
+and ``min_area`` that maximise region F1, :mod:`sdg_factory.defects.labelled_f1`); the caller
+that has such images runs it, so here it only accepts a value from 1 or 2.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 
 from sdg_factory.defects.extract import roi_rect
 
-STRATEGIES = ("normal_pixel_quantile", "fixed", "infer_config")
+STRATEGIES = ("normal_pixel_quantile", "fixed", "infer_config", "labelled_f1")
 DEFAULT_QUANTILE = 0.999
 
 
@@ -85,6 +88,11 @@ def resolve_pixel_threshold(
     if from_config is not None:
         value = _finite(from_config, "infer_config defects.pixel_threshold")
         return ResolvedPixelThreshold(value, {"method": "fixed", "source": infer_config_source, "value": value})
+    if strategy == "labelled_f1":
+        raise PixelThresholdError(
+            "pixel_threshold_strategy=labelled_f1 needs labelled calibration images (a calib_dir with boxes/ "
+            f"or masks/ beside images/), and none were given. {_HOW_TO_GIVE}"
+        )
     if strategy != "normal_pixel_quantile":
         raise PixelThresholdError(
             f"pixel_threshold_strategy={strategy} needs a threshold value, and neither an explicit "

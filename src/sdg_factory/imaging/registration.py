@@ -58,7 +58,9 @@ def gradient_map(image: np.ndarray, blur_sigma: float = 1.0) -> np.ndarray:
         gray = cv2.GaussianBlur(gray, (0, 0), blur_sigma)
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    mag = cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), max(blur_sigma, 0.5))
+    # numpy, not cv2.magnitude: OpenCV's (IPP) magnitude differs in the last bit from one process
+    # to the next, which made a re-run (or a reloaded detector) not reproduce its maps byte for byte
+    mag = cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), max(blur_sigma, 0.5))
     return ((mag - mag.mean()) / max(float(mag.std()), 1e-6)).astype(np.float32)
 
 
@@ -121,10 +123,13 @@ def register(
     rotation_step_deg: float = 1.0,
     ecc_iterations: int = 60,
     min_gain: float = 0.01,
+    ecc_max_side: int | None = None,
 ) -> tuple[np.ndarray, Registration]:
     """Align ``moving`` (edited output) to ``reference`` (input crop), same size.
 
     Returns the aligned image (borders replicated) and the recovered :class:`Registration`.
+    ``ecc_max_side`` runs the ECC refinement on gradient maps reduced to that shorter side (a
+    640² line-scan crop at 320: a quarter of the pixels, sub-pixel all the same); None: full size.
     """
     moving = np.asarray(moving)
     reference = np.asarray(reference)
@@ -145,11 +150,18 @@ def register(
         angles = np.linspace(-max_rotation_deg, max_rotation_deg, 2 * steps + 1) if steps else np.zeros(1)
         coarse = _coarse(ref_map, mov_map, max(max_shift, 0), angles)
         candidates.append(("coarse", coarse, alignment_score(ref_map, mov_map, coarse)))
+        scale = min(1.0, ecc_max_side / min(h, w)) if ecc_max_side else 1.0
+        ecc_ref, ecc_mov = ref_map, mov_map
+        if scale < 1.0:
+            size = (max(8, round(w * scale)), max(8, round(h * scale)))
+            ecc_ref = cv2.resize(ref_map, size, interpolation=cv2.INTER_AREA)
+            ecc_mov = cv2.resize(mov_map, size, interpolation=cv2.INTER_AREA)
         try:
             _, ecc = cv2.findTransformECC(
-                ref_map, mov_map, coarse.copy(), cv2.MOTION_EUCLIDEAN,
+                ecc_ref, ecc_mov, _rescale(coarse, scale), cv2.MOTION_EUCLIDEAN,
                 (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ecc_iterations, 1e-5), None, 1,
             )
+            ecc = _rescale(ecc, 1.0 / scale)
         except cv2.error:
             ecc = None
         if ecc is not None and _within(ecc, w, h, max_shift_px, max_rotation_deg):
@@ -171,6 +183,16 @@ def register(
         method=method,
     )
     return aligned, record
+
+
+def _rescale(matrix: np.ndarray, scale: float) -> np.ndarray:
+    """The same rigid motion on images resized by ``scale`` (pixel centres at ``(i + 0.5)·scale - 0.5``)."""
+    out = np.asarray(matrix, np.float32).copy()
+    if scale == 1.0:
+        return out
+    c = np.full(2, 0.5 - 0.5 * scale, np.float32)
+    out[:, 2] = scale * out[:, 2] + (out[:, :2] - np.eye(2, dtype=np.float32)) @ c
+    return out
 
 
 def _within(matrix: np.ndarray, w: int, h: int, max_shift_px: float, max_rotation_deg: float) -> bool:

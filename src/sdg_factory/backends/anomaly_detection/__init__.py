@@ -1,7 +1,8 @@
 """Anomaly detection: fit on good images, give one anomaly map per image.
 
 ``build_anomaly_detector({"backend": "patch_stats", ...})`` — the embedded default, an aligned
-patch-statistics detector that needs no weights — or ``{"backend": "pyimgano", "model":
+patch-statistics detector that needs no weights —, ``{"backend": "golden_template", ...}`` —
+each image against its own golden reference (no fitting) — or ``{"backend": "pyimgano", "model":
 "vision_pixel_gaussian_map", "model_kwargs": {...}}`` for any pyimgano detector that produces
 anomaly maps (anomalib models come through pyimgano's ``vision_anomalib_checkpoint``).
 """
@@ -10,8 +11,14 @@ from sdg_factory.backends.anomaly_detection.base import (
     AnomalyDetector,
     as_rgb,
     build_anomaly_detector,
+    detector_from_state,
+    detector_state,
     image_score,
+    needs_fit,
+    needs_golden,
     register_anomaly_detector,
+    state_digest,
 )
 
-__all__ = ["AnomalyDetector", "as_rgb", "build_anomaly_detector", "image_score", "register_anomaly_detector"]
+__all__ = ["AnomalyDetector", "as_rgb", "build_anomaly_detector", "detector_from_state", "detector_state",
+           "image_score", "needs_fit", "needs_golden", "register_anomaly_detector", "state_digest"]

@@ -68,6 +68,25 @@ class PatchStatsDetector:
     def anomaly_maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [self.anomaly_map(im) for im in images]
 
+    # saved detectors (backends.anomaly_detection.base.detector_state): settings + plain arrays
+    def settings(self) -> dict:
+        return {"grid": int(self.grid), "patch_sigma": float(self.patch_sigma), "shift": int(self.shift),
+                "shrinkage": float(self.shrinkage), "ridge": float(self.ridge), "map_sigma": float(self.map_sigma)}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        if self.mean_ is None:
+            raise RuntimeError("patch_stats: call fit() on good images before saving the detector")
+        return {"mean": self.mean_, "precision": self.precision_, "n_fit": np.array(self.n_fit_, np.int64)}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> PatchStatsDetector:
+        g = self.grid
+        mean, precision = np.asarray(arrays["mean"], np.float64), np.asarray(arrays["precision"], np.float64)
+        if mean.shape != (g, g, 4) or precision.shape != (g, g, 4, 4):
+            raise ValueError(f"saved patch_stats arrays have shapes {mean.shape} / {precision.shape}, "
+                             f"not those of grid {g}; the saved model file does not match its settings")
+        self.mean_, self.precision_, self.n_fit_ = mean, precision, int(arrays["n_fit"])
+        return self
+
     def anomaly_map(self, image: np.ndarray) -> np.ndarray:
         if self.mean_ is None:
             raise RuntimeError("patch_stats: call fit() on good images before asking for anomaly maps")

@@ -29,11 +29,17 @@ class PyImgAnoDetector:
                 "(pip install 'sdg_factory[bench]' or pip install pyimgano); or use backend: patch_stats"
             ) from exc
         self.name = f"pyimgano:{model}"
+        self.backend = "pyimgano"
         self.model_name = model
+        self.model_kwargs = dict(model_kwargs or {})
         self.model = create_model(model, **(model_kwargs or {}))
         if not hasattr(self.model, "get_anomaly_map"):
             raise ValueError(f"pyimgano model {model!r} gives no anomaly maps; pick one tagged 'pixel_map' "
                              "(pyimgano.models.list_models(tags=['pixel_map']))")
+
+    def settings(self) -> dict[str, Any]:
+        """What a saved detector records; the fitted model itself is not saved (it is a pickle)."""
+        return {"model": self.model_name, "model_kwargs": self.model_kwargs}
 
     def fit(self, images: Sequence[np.ndarray]) -> PyImgAnoDetector:
         images = [np.ascontiguousarray(as_rgb(im)) for im in images]

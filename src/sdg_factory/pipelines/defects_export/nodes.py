@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.defects import export_infer_config, extract_defects, merge_settings, resolve_pixel_threshold
+from sdg_factory.defects import (
+    defects_record,
+    export_infer_config,
+    extract_defects,
+    merge_settings,
+    resolve_pixel_threshold,
+)
 
 RUN_RELATIVE_MAPS = "defects/anomaly_maps"
 RUN_RELATIVE_MASKS = "defects/masks"
@@ -105,15 +111,9 @@ def export_defects(defect_maps: dict[str, Callable], good_maps: dict[str, Callab
             if settings["enabled"]:
                 result = _extract(lambda a=amap: a, pixel_threshold, settings)
                 mask_id = f"{kind}/{pid}"
-                record["defects"] = {
-                    "space": result["space"],
-                    "pixel_threshold": result["pixel_threshold"],
-                    "pixel_threshold_provenance": thresholds["pixel_threshold_provenance"],
-                    "mask": {"path": posixpath.join(RUN_RELATIVE_MASKS, f"{mask_id}.{fmt}"),
-                             "shape": list(result["mask"].shape), "dtype": "uint8", "encoding": fmt},
-                    "regions": result["regions"],
-                    "map_stats_roi": result["map_stats_roi"],
-                }
+                record["defects"] = defects_record(
+                    result, pixel_threshold_provenance=thresholds["pixel_threshold_provenance"],
+                    mask_path=posixpath.join(RUN_RELATIVE_MASKS, f"{mask_id}.{fmt}"), mask_format=fmt)
                 masks[mask_id] = partial(_mask_of, maps[pid], pixel_threshold, settings)
             records.append(record)
     return (masks if fmt == "png" else {}), (masks if fmt == "npy" else {}), records
