@@ -179,13 +179,24 @@ def test_recompute_forces_a_node_and_execution_mode_new(project):
 
 
 def test_bad_rerun_parameters_are_refused(project):
-    from sdg_factory.rerun_hooks import RerunConfigError
+    from sdg_factory.parameter_checks import ParameterError
 
-    with pytest.raises(RerunConfigError, match="execution_mode='newest' is not one of"):
+    with pytest.raises(ParameterError, match=r"'execution_mode' = 'newest' .*'by_name', 'new' or 'last'"):
         run_pipeline("pcba_render", params={"execution_mode": "newest"}, cwd=project)
-    with pytest.raises(RerunConfigError, match="start_from_step='zero' must be a step number"):
+    with pytest.raises(ParameterError, match=r"'start_from_step' = 'zero'"):
         run_pipeline("pcba_render", params={"start_from_step": "zero"}, cwd=project)
     assert {p.name for p in (project / "data" / "dig" / "runs").iterdir()} == {"demo"}  # pcba_setup's provenance only
+
+
+def test_rerun_hooks_check_their_values_too():
+    from sdg_factory.rerun_hooks import RerunConfigError, forced_names, resolve_run_name
+
+    assert forced_names("crop_rois+register_to_crop", None) == ({"crop_rois", "register_to_crop"}, None)
+    assert forced_names(None, "3") == (set(), 3)
+    with pytest.raises(RerunConfigError, match="must be a step number"):
+        forced_names(None, 0)
+    with pytest.raises(RerunConfigError, match="is not one of"):
+        resolve_run_name("newest", "x", "data/dig")
 
 
 def test_from_nodes_refuses_a_stale_upstream_input(project):
