@@ -430,6 +430,33 @@ class DefectsExport(BaseModel):
         return self
 
 
+class LabelledF1(Section):
+    threshold_candidates: Positive = 64
+    min_area_candidates: list[Count] = [0, 2, 4, 8, 16, 32, 64]
+
+
+class DefectsInfer(Section):
+    """``defects_infer``: the detector, its calibration and the document's flags."""
+
+    detector: Literal["golden_template", "patch_stats", "pyimgano"] = "golden_template"
+    detectors: dict[Literal["golden_template", "patch_stats", "pyimgano"], dict[str, Any]] = {}
+    holdout_fraction: Annotated[Number, Field(ge=0, lt=1)] = 0.25
+    defects: dict[str, Any] = {}
+    labelled_f1: LabelledF1 = LabelledF1()
+    iou_threshold: Annotated[Number, Field(gt=0, lt=1)] = 0.33
+    image_threshold: Number | None = None
+    image_normal_quantile: Fraction = 0.99
+    score_top_fraction: Annotated[Number, Field(gt=0, le=1)] = 0.01
+    aupro_fpr_limit: Annotated[Number, Field(gt=0, le=1)] = 0.3
+
+    @model_validator(mode="after")
+    def _flags(self) -> DefectsInfer:
+        from sdg_factory.defects.config import check_settings
+
+        check_settings(self.defects, "defects_infer.defects")
+        return self
+
+
 # --- the whole parameters tree ------------------------------------------------------------------
 
 
@@ -461,6 +488,7 @@ class Parameters(Section):
     texture_defect_day0: TextureDefectDay0 | None = None
     anomaly_detection: AnomalyDetection | None = None
     defects_export: DefectsExport | None = None
+    defects_infer: DefectsInfer | None = None
 
     @model_validator(mode="after")
     def _taxonomy(self) -> Parameters:
