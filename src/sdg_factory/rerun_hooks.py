@@ -17,6 +17,7 @@ Runtime parameters:
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import re
 import uuid
@@ -25,7 +26,13 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from sdg_factory.fingerprints.context import NodeFingerprint, node_version, per_item_arguments
+from sdg_factory.fingerprints.context import (
+    FRESH_NODES,
+    NodeFingerprint,
+    node_version,
+    per_item_arguments,
+)
+from sdg_factory.fingerprints.context import _unwrap as unwrap
 from sdg_factory.fingerprints.hashing import digest, tree_fingerprint
 from sdg_factory.provenance import redact
 
@@ -49,7 +56,7 @@ def _dataset(catalog: Any, name: str) -> Any:
 
 
 def _function_id(func: Any) -> str:
-    inner = getattr(func, "func", func)
+    inner = unwrap(func)
     return f"{getattr(inner, '__module__', '?')}.{getattr(inner, '__qualname__', type(inner).__name__)}"
 
 
@@ -122,6 +129,12 @@ def forced_names(recompute: Any, start_from_step: Any) -> tuple[set[str], int | 
     return names, step
 
 
+def fingerprints_enabled() -> bool:
+    """``SDG_FACTORY_FINGERPRINTS=0`` turns fingerprints off (a benchmark's baseline, debugging):
+    saves then fall back to keeping the items that exist, whatever made them."""
+    return os.environ.get("SDG_FACTORY_FINGERPRINTS", "1").strip().lower() not in ("0", "off", "false", "no")
+
+
 class FingerprintHooks:
     """Computes each node's fingerprint and binds it to the node's output datasets."""
 
@@ -149,6 +162,7 @@ class FingerprintHooks:
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        FRESH_NODES.clear()
         self._memory.clear()
         self._current.clear()
         parameters = catalog.load("parameters") if "parameters" in catalog else {}
@@ -232,17 +246,25 @@ class FingerprintHooks:
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
+        if not fingerprints_enabled():
+            return
         fingerprint = self.node_fingerprint(node, catalog, inputs)
         if fingerprint.forced:
             logger.info("%s: recomputing (forced by recompute / start_from_step)", node.name)
         self._current[node.name] = fingerprint
-        for name in node.outputs:
-            dataset = _dataset(catalog, name)
+        outputs = [_dataset(catalog, name) for name in node.outputs]
+        FRESH_NODES.discard(node.name)
+        if not fingerprint.forced and outputs and all(
+                hasattr(dataset, "is_fresh") and dataset.is_fresh(fingerprint) for dataset in outputs):
+            FRESH_NODES.add(node.name)  # the node's function returns UNCHANGED without running
+            logger.info("%s: unchanged (same fingerprint, outputs intact); not run", node.name)
+        for dataset in outputs:
             if hasattr(dataset, "bind_fingerprint"):
                 dataset.bind_fingerprint(fingerprint)
 
     @hook_impl
     def after_node_run(self, node: Any) -> None:
+        FRESH_NODES.discard(node.name)
         fingerprint = self._current.pop(node.name, None)
         if fingerprint is not None:
             for name in node.outputs:

@@ -42,6 +42,8 @@ class FigureDataset(SingleFileMixin, AbstractDataset[Any, np.ndarray]):
             return decode_image(handle.read(), "rgba", url)
 
     def save(self, data: Any) -> None:
+        if self._skip_save(data):
+            return
         buffer = io.BytesIO()
         # no timestamps or version strings in the PNG: the same figure gives the same bytes
         data.savefig(buffer, format="png", metadata={"Software": None}, **self._save_args)

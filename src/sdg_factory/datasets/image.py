@@ -112,6 +112,8 @@ class ImageDataset(SingleFileMixin, AbstractDataset[np.ndarray, np.ndarray]):
         return decode_image(data, self._load_args["mode"], source=url)
 
     def save(self, data: np.ndarray) -> None:
+        if self._skip_save(data):
+            return
         self._save_bytes(encode_image(data, self._ext, **self._save_args))
 
     def _exists(self) -> bool:

@@ -54,6 +54,8 @@ class _DocumentDataset(SingleFileMixin, AbstractDataset[Any, Any]):
             raise DatasetError(f"'{url}' is not valid {self.KIND} ({exc}); fix or delete the file") from exc
 
     def save(self, data: Any) -> None:
+        if self._skip_save(data):
+            return
         self._save_bytes(self._dump(data).encode())
 
     def _exists(self) -> bool:

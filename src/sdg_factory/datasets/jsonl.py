@@ -44,6 +44,8 @@ class JSONLinesDataset(SingleFileMixin, AbstractDataset[list, list]):
             return loads_lines(handle.read().decode(), url)
 
     def save(self, data: list[dict]) -> None:
+        if self._skip_save(data):
+            return
         self._save_bytes(dumps_lines(list(data)))
 
     def _exists(self) -> bool:

@@ -41,6 +41,8 @@ class NpyDataset(SingleFileMixin, AbstractDataset[np.ndarray, np.ndarray]):
             return npy_from_bytes(handle.read(), full_path(self._protocol, self._path))
 
     def save(self, data: np.ndarray) -> None:
+        if self._skip_save(data):
+            return
         self._save_bytes(npy_bytes(data))
 
     def _exists(self) -> bool:

@@ -45,7 +45,7 @@ from sdg_factory.datasets._fs import (
 )
 from sdg_factory.datasets.executors import make_executor
 from sdg_factory.datasets.failures import MANIFEST_NAME, RUN_FAILURES, PartitionFailure
-from sdg_factory.fingerprints.context import NodeFingerprint
+from sdg_factory.fingerprints.context import UNCHANGED, NodeFingerprint
 from sdg_factory.fingerprints.hashing import CONTENT_HASHES, digest, stat_key
 from sdg_factory.fingerprints.manifest import Manifest, intact, read_manifest
 from sdg_factory.paths import check_relative
@@ -237,6 +237,17 @@ class BasePartitionsDataset(AbstractDataset):
                   for rel in present]
         return digest("content", pid, hashes)
 
+    def is_fresh(self, fingerprint: NodeFingerprint) -> bool:
+        """True when the folder already holds exactly what the node would write: the manifest is
+        trusted, was made with this fingerprint, recorded no failure and every item is intact."""
+        if not self._skip_existing:
+            return False
+        self._manifest_cache = None
+        manifest, stats = self._manifest_and_stats()
+        return (manifest.trusted and manifest.made_by.get("fingerprint") == fingerprint.whole
+                and not manifest.failed and len(manifest.items) == manifest.partitions
+                and all(intact(item, stats) for item in manifest.items.values()))
+
     def content_fingerprint(self) -> str:
         """The fingerprint of the whole dataset as an input: its items' fingerprints."""
         self._manifest_cache = None
@@ -258,12 +269,14 @@ class BasePartitionsDataset(AbstractDataset):
         return {pid: ItemLoader(self, pid) for pid in sorted(pids)}
 
     def save(self, data: dict[str, Any]) -> None:
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) and data is not UNCHANGED:
             raise DatasetError(
                 f"{type(self).__name__} at '{self._path}' saves a dict of partition id -> value "
                 f"(or -> callable returning the value); the node returned {type(data).__name__}"
             )
         binding, self._binding = self._binding, None
+        if data is UNCHANGED:  # the node was skipped: the folder is already what it would write
+            return
         refresh(self._fs)
         removed = remove_temporaries(self._fs, self._root, self._temporary_suffix)
         if removed:

@@ -125,6 +125,9 @@ class ReplicatorRenderFolderDataset(BasePartitionsDataset):
             return self._source._loaded_item_fingerprint(pid)
         return super()._loaded_item_fingerprint(pid)
 
+    def is_fresh(self, fingerprint) -> bool:
+        return self._source is None and super().is_fresh(fingerprint)
+
     def save(self, data: dict) -> None:
         if self._source is None:
             return super().save(data)

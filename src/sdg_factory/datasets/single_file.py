@@ -15,7 +15,7 @@ import posixpath
 from typing import Any
 
 from sdg_factory.datasets._fs import atomic_write_bytes, full_path, refresh
-from sdg_factory.fingerprints.context import NodeFingerprint
+from sdg_factory.fingerprints.context import UNCHANGED, NodeFingerprint
 from sdg_factory.fingerprints.hashing import digest, stat_key
 from sdg_factory.fingerprints.manifest import Manifest, intact, read_manifest, sidecar_path
 
@@ -41,6 +41,23 @@ class SingleFileMixin:
 
     def _read_sidecar(self) -> Manifest:
         return read_manifest(self._fs, self._sidecar(), full_path(self._protocol, self._sidecar()))
+
+    def _skip_save(self, data: Any) -> bool:
+        """True for :data:`UNCHANGED` (a skipped node): then ``save`` writes nothing."""
+        if data is UNCHANGED:
+            self._binding = None
+            return True
+        return False
+
+    def is_fresh(self, fingerprint: NodeFingerprint) -> bool:
+        """True when the file is as the sidecar recorded it and was made with this fingerprint."""
+        refresh(self._fs)
+        if not self._fs.exists(self._path):
+            return False
+        manifest = self._read_sidecar()
+        item = manifest.items.get("") if manifest.trusted else None
+        return bool(item) and manifest.made_by.get("fingerprint") == fingerprint.whole and intact(
+            item, {posixpath.basename(self._path): stat_key(self._fs.info(self._path))})
 
     def _save_bytes(self, body: bytes) -> None:
         binding, self._binding = self._binding, None

@@ -9,12 +9,61 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, update_wrapper
 from typing import Any
 
 from sdg_factory.fingerprints.hashing import digest
 
 DEFAULT_VERSION = 1
+
+
+class _Unchanged:
+    """What a skipped node hands each output: "the data on disk is already what I would write"."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+    def __reduce__(self):
+        return (_Unchanged, ())
+
+
+UNCHANGED = _Unchanged()
+
+#: names of the nodes whose outputs are all fresh in the current run (set by the hooks)
+FRESH_NODES: set[str] = set()
+
+
+class SkippableNodeFunction:
+    """A node's function that returns :data:`UNCHANGED` for every output, without running,
+    when the hooks found all of the node's outputs fresh (same fingerprint, files intact)."""
+
+    def __init__(self, func: Callable, node_name: str, outputs: Any) -> None:
+        self.func, self.node_name, self.outputs = func, node_name, outputs
+        update_wrapper(self, func)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.node_name not in FRESH_NODES:
+            return self.func(*args, **kwargs)
+        if isinstance(self.outputs, str):
+            return UNCHANGED
+        if isinstance(self.outputs, dict):
+            return {key: UNCHANGED for key in self.outputs}
+        return [UNCHANGED] * len(self.outputs or [])
+
+
+def skippable(node: Any) -> Any:
+    """The node with its function wrapped in :class:`SkippableNodeFunction` (name, inputs,
+    outputs, namespace and tags unchanged; kedro-viz still shows the original function)."""
+    if node._outputs is None or isinstance(node.func, SkippableNodeFunction):  # noqa: SLF001
+        return node
+    return node._copy(func=SkippableNodeFunction(node.func, node.name, node._outputs))  # noqa: SLF001
 
 
 def per_item(*arguments: str) -> Callable:
@@ -42,16 +91,20 @@ def algorithm_version(version: int | str) -> Callable:
     return mark
 
 
-def node_version(func: Callable) -> int | str:
-    while isinstance(func, partial):
+def _unwrap(func: Callable) -> Callable:
+    while isinstance(func, (partial, SkippableNodeFunction)):
         func = func.func
+    return func
+
+
+def node_version(func: Callable) -> int | str:
+    func = _unwrap(func)
     module = sys.modules.get(getattr(func, "__module__", "") or "")
     return getattr(func, "__sdg_version__", None) or getattr(module, "ALGORITHM_VERSION", DEFAULT_VERSION)
 
 
 def per_item_arguments(func: Callable) -> frozenset[str]:
-    while isinstance(func, partial):
-        func = func.func
+    func = _unwrap(func)
     return getattr(func, "__sdg_per_item__", frozenset())
 
 
