@@ -19,6 +19,7 @@ from sdg_factory.datasets._fs import TMP_MARK, is_hidden
 from sdg_factory.datasets.image import decode_image
 from sdg_factory.datasets.npy import npy_from_bytes
 from tests.kedro_runner import PROJECT_ROOT, prepare_conf, run_pipeline
+from tests.pipelines.helpers import is_manifest
 
 PARAMS = {"render_patches": "6", "crop_max_emit": "2"}
 DIG = "dig/"  # conf/cloud/globals.yml: dig_url_root = s3://sdg-factory/dig
@@ -39,7 +40,7 @@ def _check_complete(key: str, data: bytes) -> None:
 def _run_digest(server, run: str) -> dict[str, str]:
     prefix = f"{DIG}runs/{run}/"
     digest = server.digest(prefix, replace=(f"/runs/{run}/", "/runs/<RUN>/"))
-    return {k: v for k, v in digest.items() if not k.startswith("provenance/")}
+    return {k: v for k, v in digest.items() if not k.startswith("provenance/") and not is_manifest(k)}
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +135,23 @@ def test_run_killed_on_s3_then_rerun_matches_an_uninterrupted_run(s3_server, clo
     run_pipeline("good_image", env="cloud", params={"run_name": "k", **PARAMS}, cwd=tmp_path)
     assert _run_digest(s3_server, "k") == reference
     assert not any(TMP_MARK in k for k in s3_server.keys())
+
+
+def _last_modified(server, prefix: str) -> dict[str, object]:
+    pages = server.client.get_paginator("list_objects_v2").paginate(Bucket="sdg-factory", Prefix=prefix)
+    return {o["Key"]: o["LastModified"] for page in pages for o in page.get("Contents", [])
+            if not is_manifest(o["Key"]) and "/provenance/" not in o["Key"]}
+
+
+def test_rerun_on_s3_after_a_change_equals_a_fresh_run_and_an_unchanged_one_writes_nothing(s3_server, cloud_run):
+    reference = _run_digest(s3_server, "ref")  # PARAMS: crop_max_emit=2
+    run_pipeline("good_image", env="cloud", params={"run_name": "rr", **PARAMS, "crop_max_emit": "1"}, cwd=cloud_run)
+    assert _run_digest(s3_server, "rr") != reference
+    run_pipeline("good_image", env="cloud", params={"run_name": "rr", **PARAMS}, cwd=cloud_run)
+    assert _run_digest(s3_server, "rr") == reference
+    before = _last_modified(s3_server, f"{DIG}runs/rr/")
+    run_pipeline("good_image", env="cloud", params={"run_name": "rr", **PARAMS}, cwd=cloud_run)
+    assert _last_modified(s3_server, f"{DIG}runs/rr/") == before
 
 
 def _registered(name: str) -> bool:

@@ -63,6 +63,15 @@ def test_good_image_on_a_2_worker_local_cluster_writes_the_serial_bytes(
         decode(path)
 
 
+def test_rerun_on_dask_after_a_change_equals_the_serial_bytes(tmp_path, published, serial_reference, dask_cluster):
+    conf = _project(tmp_path, published)
+    env = write_executor_env(conf, "dask_test", {"type": "dask", "address": dask_cluster.scheduler.address})
+    run_pipeline("good_image", env=env, params={**PARAMS, "crop_max_emit": "1"}, cwd=tmp_path)
+    assert _digest(tmp_path) != serial_reference
+    run_pipeline("good_image", env=env, params=PARAMS, cwd=tmp_path)  # crop_max_emit 1 -> 2
+    assert _digest(tmp_path) == serial_reference
+
+
 def test_the_dask_local_environment_moves_every_process_pool_to_a_2_worker_local_cluster(project_root):
     """``--env dask_local`` as shipped (its LocalCluster-per-save path runs in test_dask_executor):
     every partitioned folder that conf/base computes in a process pool, in every pipeline."""
