@@ -28,6 +28,7 @@ def run_tree(dig: Path, run: str) -> dict[str, str]:
         if not path.is_file() or is_manifest(rel) or rel.startswith("provenance/"):
             continue
         data = path.read_bytes().replace(str(dig).encode(), b"<ROOT>").replace(f"/runs/{run}/".encode(), b"/runs/<RUN>/")
+        data = data.replace(f'"run_name": "{run}"'.encode(), b'"run_name": "<RUN>"')
         out[rel] = hashlib.sha256(data).hexdigest()
     return out
 
@@ -221,3 +222,27 @@ def test_from_nodes_refuses_a_stale_upstream_input(project):
     with pytest.raises(RerunConfigError, match=r"day0_crop_resolved \(made by resolve_crop_cookbook\)"):
         from_crop({"run_name": "n", "crop_max_emit": "3"})
     from_crop({"run_name": "n", "crop_max_emit": "1"})  # nothing changed upstream: allowed
+
+
+def test_new_input_image_recomputes_every_step_and_equals_a_fresh_run(tmp_path):
+    from tests.reference_object.conftest import SAMPLES
+
+    dig = tmp_path / "data" / "dig"
+    small = {"perspectives": {"views": ["front/eye_level", "side_left/eye_level"]}, "num_prompts": 2,
+             "enable_qwen_augmentation": False}
+    photo = tmp_path / "my_photo.png"
+    image = cv2.imread(str(SAMPLES / "toy_robot.png"), cv2.IMREAD_COLOR)
+    cv2.imwrite(str(photo), cv2.flip(image, 1))  # the user's own photo: the sample, mirrored
+    before = hashlib.sha256(photo.read_bytes()).hexdigest()
+
+    run_pipeline("reference_object", params={"run_name": "obj", "reference_object": small}, cwd=tmp_path)
+    first = run_tree(dig, "obj")
+    run_pipeline("reference_object", params={"run_name": "obj", "input_image": str(photo),
+                                             "reference_object": small}, cwd=tmp_path)
+    run_pipeline("reference_object", params={"run_name": "obj-fresh", "input_image": str(photo),
+                                             "reference_object": small}, cwd=tmp_path)
+    again = run_tree(dig, "obj")
+    assert again == run_tree(dig, "obj-fresh")
+    changed = {k.split("/")[0] for k in again if again[k] != first.get(k)}
+    assert {"01_white_background.png", "02_perspectives", "04_dataset", "06_yolo_dataset"} <= changed
+    assert hashlib.sha256(photo.read_bytes()).hexdigest() == before  # the user's photo is never written
