@@ -223,6 +223,13 @@ def test_from_nodes_refuses_a_stale_upstream_input(project):
         from_crop({"run_name": "n", "crop_max_emit": "3"})
     from_crop({"run_name": "n", "crop_max_emit": "1"})  # nothing changed upstream: allowed
 
+    summary = project / "data/dig/runs/n/usd2roi-components/crop_summary.json"
+    summary.unlink()
+    with KedroSession.create(project_path=PROJECT_ROOT, env="smoke", runtime_params={"run_name": "n",
+                             "crop_max_emit": "1"}, conf_source=str(conf)) as session:
+        session.run(pipeline_names=["good_image"], only_missing_outputs=True)
+    assert json.loads(summary.read_text())["rois"] == 4  # the missing output made again, the same way
+
 
 def test_new_input_image_recomputes_every_step_and_equals_a_fresh_run(tmp_path):
     from tests.reference_object.conftest import SAMPLES
