@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import multiprocessing.util
 import os
 import select
 import shutil
@@ -172,11 +173,18 @@ def render_blender_cell(scene: BlenderScene, spec: CellSpec, prims: list[Primiti
 _PROCESSES: dict[tuple[int, str], BlenderProcess] = {}
 
 
+_CLEANUP_REGISTERED: set[int] = set()
+
+
 def blender_process(scene: BlenderScene) -> BlenderProcess:
     """This process's Blender for ``scene``, started (and the board imported) on first use."""
     key = (os.getpid(), scene.key)  # a forked worker starts its own, never its parent's
     process = _PROCESSES.get(key)
     if process is None or not process.alive():
+        if os.getpid() not in _CLEANUP_REGISTERED:
+            # a pool worker leaves through multiprocessing's exit (no atexit): close Blender there too
+            multiprocessing.util.Finalize(None, close_all, exitpriority=10)
+            _CLEANUP_REGISTERED.add(os.getpid())
         for other in [k for k in _PROCESSES if k[0] == os.getpid()]:
             _PROCESSES.pop(other).close()  # one board at a time per process
         process = _PROCESSES[key] = BlenderProcess.start(scene)
