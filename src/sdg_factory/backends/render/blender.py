@@ -108,7 +108,8 @@ class BlenderBackend:
         return {"samples": int(self.samples), "denoise": bool(self.denoise), "device": str(self.device),
                 "light": str(self.light), "light_strength": float(self.light_strength),
                 "ring_count": int(self.ring_count), "ring_elevation_deg": float(self.ring_elevation_deg),
-                "dome_strength": float(self.dome_strength), "exposure": float(self.exposure), "max_bounces": int(self.max_bounces)}
+                "dome_strength": float(self.dome_strength), "exposure": float(self.exposure),
+                "max_bounces": int(self.max_bounces)}
 
     def cells(self, cells: list[CellSpec], prims: list[Primitive], ids: dict[str, int],
               colors: dict[int, tuple], seed: int, stage: Any) -> dict[str, Callable]:
