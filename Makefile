@@ -1,6 +1,8 @@
 # The two commands of the README:   make run   (kedro run on the embedded defaults)
 #                                    make test  (the test suite, as CI runs it)
-# Both create .venv and install the project with its pinned dependencies on first use.
+# Both create .venv and install the project with its pinned dependencies on first use, and
+# .venv-blender, Blender as a Python module (bpy pins numpy < 2, so it has its own environment),
+# for render_backend=blender. `make blender` creates only the latter.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,7 +14,14 @@ export YOLO_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: run test bench viz install
+# bpy 5.0 is built for CPython 3.11 only. BPY may name a local wheel instead of the index's.
+BLENDER_PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo $(PYTHON))
+BLENDER_VENV   := .venv-blender
+BPY_VERSION    := 5.0.1
+BPY            ?= bpy==$(BPY_VERSION)
+BLENDER_STAMP  := $(BLENDER_VENV)/bin/.installed-bpy-$(BPY_VERSION)
+
+.PHONY: run test bench viz install blender
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +29,23 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/.installed
+$(BLENDER_STAMP):
+	@$(BLENDER_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
+	  { echo "bpy 5.0 needs Python 3.11: run make BLENDER_PYTHON=/path/to/python3.11"; exit 1; }
+	$(BLENDER_PYTHON) -m venv $(BLENDER_VENV)
+	$(BLENDER_VENV)/bin/pip install --quiet --upgrade pip
+	$(BLENDER_VENV)/bin/pip install --quiet '$(BPY)'
+	$(BLENDER_VENV)/bin/python -c 'import bpy, numpy; print("bpy", bpy.app.version_string, "numpy", numpy.__version__)'
+	touch $@
 
-run: $(BIN)/.installed
+blender: $(BLENDER_STAMP)
+
+install: $(BIN)/.installed $(BLENDER_STAMP)
+
+run: $(BIN)/.installed $(BLENDER_STAMP)
 	$(BIN)/kedro run $(ARGS)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(BLENDER_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 # Benchmarks compare against peer packages (albumentations, pyimgano): an optional extra.

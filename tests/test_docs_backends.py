@@ -36,6 +36,7 @@ SECTIONS = {
     "text_to_image": "## Text to image",
     "anomaly_generation": "## Texture defects",
     "anomaly_detection": "## Anomaly detection",
+    "render": "## PCBA rendering",
 }
 
 # backends a pipeline embeds itself instead of registering
@@ -52,6 +53,7 @@ SELECTORS = [
     (r"scene_generation\.image\.backend", "text_to_image"),
     (r"texture_defect_day0\.(finetune\.inference_)?backend", "anomaly_generation"),
     (r"anomaly_detection\.detector\.backend", "anomaly_detection"),
+    (r"render_backend", "render"),
 ]
 
 
@@ -92,6 +94,11 @@ def _registry(interface: str) -> dict[str, Any]:
 
         with pytest.raises(ValueError):
             build_anomaly_detector({"backend": "__none__"})
+    elif interface == "render":
+        from sdg_factory.backends.render.base import _REGISTRY, build_render_backend
+
+        with pytest.raises(ValueError):
+            build_render_backend("__none__")
     elif interface == "reference_mask":
         return {}
     else:  # pragma: no cover
@@ -248,6 +255,8 @@ def backend_settings(params: dict) -> list[tuple[str, str, str, set[str], set[st
                         accepted(reg["anomaly_detection"][name])))
     out.append(("anomaly_detection.detector", "anomaly_detection", chosen, set(detector),
                 accepted(reg["anomaly_detection"][chosen])))
+    for name, section in (params.get("pcba_render") or {}).items():
+        out.append((f"pcba_render.{name}", "render", name, set(section or {}), accepted(reg["render"][name])))
     return out
 
 
@@ -277,7 +286,7 @@ def test_the_doc_check_fails_when_a_backend_is_left_out():
 def test_every_backend_selected_in_conf_is_registered(env):
     chosen = selected_backends(parameters(env))
     assert {i for _, i, _ in chosen} >= {"image_edit", "perspectives", "text", "annotation", "text_to_image",
-                                          "anomaly_generation", "anomaly_detection", "reference_mask"}
+                                          "anomaly_generation", "anomaly_detection", "reference_mask", "render"}
     wrong = [f"{path}: {name!r} (registered: {sorted(names(i))})" for path, i, name in chosen
              if name not in names(i)]
     assert not wrong, f"conf ({env}) selects unknown backends:\n" + "\n".join(wrong)
@@ -318,7 +327,7 @@ def test_the_detector_backend_switches_with_one_key():
     assert build_anomaly_detector({**detector, "backend": "pyimgano"}).name.startswith("pyimgano:")
 
 
-DOTTED = re.compile(r"`((?:pcba_restyle|reference_object|scene_generation|texture_defect_day0|anomaly_detection)"
+DOTTED = re.compile(r"`((?:pcba_restyle|pcba_render|reference_object|scene_generation|texture_defect_day0|anomaly_detection)"
                     r"(?:\.[A-Za-z0-9_<>]+)+)`")
 
 

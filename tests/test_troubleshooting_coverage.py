@@ -35,6 +35,8 @@ EDGE = " .,;:!?-—"
 
 # (module path relative to src/sdg_factory, exception class, key) -> why it is not on the page.
 INTERNAL: dict[tuple[str, str, str | None], str] = {
+    ("backends/render/blender_scan.py", "RuntimeError", "render before scene: send an op: scene request first"):
+        "protocol order inside the Blender subprocess; the render backend always sends the scene first",
     ("datasets/partitions.py", "NotImplementedError", None):
         "abstract methods of the partition-folder base class; every dataset the catalog names overrides them",
     ("backends/image_edit/endpoints.py", "NotImplementedError", None):

@@ -107,8 +107,23 @@ def render_cell(spec: CellSpec, prims: list[Primitive], ids: dict[str, int], col
     rgb = shade(tri_map, triangle_normals(triangles) if len(triangles) else np.zeros((0, 3)), tri_color,
                 tri_material, item_rng(seed, spec.cell), background=(40, 40, 44))
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    return assemble_cell(spec.cell, rgba, owner_map, prims, raster.footprint, ids, colors)
 
-    # colourised semantics: one colour per label text, UNLABELLED for prims without labels
+
+def footprints(spec: CellSpec, prims: list[Primitive]) -> np.ndarray:
+    """Pixels each of ``prims`` covers in the cell ignoring occlusion (for ``occlusionRatio``)."""
+    if not prims:
+        return np.zeros(0, np.int64)
+    triangles = np.concatenate([p.triangles for p in prims])
+    owners = np.concatenate([np.full(len(p.triangles), k, np.int32) for k, p in enumerate(prims)])
+    return rasterize(triangles, owners, len(prims), spec.rect, spec.width, spec.height).footprint
+
+
+def assemble_cell(cell: str, rgba: np.ndarray, owner_map: np.ndarray, prims: list[Primitive],
+                  footprint: np.ndarray, ids: dict[str, int], colors: dict[int, tuple]) -> RenderCell:
+    """A Replicator cell from its picture and the prim seen at each pixel (``owner_map``: index
+    into ``prims``, -1 for nothing): colourised semantics, labels, tight boxes, prim paths.
+    Every render backend builds its cells here, so they share one palette and one box rule."""
     prim_sem = np.array([ids.get(",".join(p.labels), 1) for p in prims] + [0], np.int32)
     sem_id = prim_sem[owner_map]  # owner -1 indexes the trailing 0 = BACKGROUND
     lut = np.zeros((max(ids.values(), default=1) + 1, 4), np.uint8)
@@ -122,8 +137,8 @@ def render_cell(spec: CellSpec, prims: list[Primitive], ids: dict[str, int], col
         if sid >= 2:
             labels[color_key(tuple(lut[sid]))] = {"class": text_of[int(sid)]}
 
-    boxes, box_labels, paths = _tight_boxes(owner_map, prims, prim_sem, raster.footprint, text_of)
-    return RenderCell(spec.cell, rgba, semantic, labels, boxes, box_labels, paths)
+    boxes, box_labels, paths = _tight_boxes(owner_map, prims, prim_sem, footprint, text_of)
+    return RenderCell(cell, rgba, semantic, labels, boxes, box_labels, paths)
 
 
 def _tight_boxes(owner_map, prims, prim_sem, footprint, text_of):

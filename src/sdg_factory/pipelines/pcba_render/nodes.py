@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
+from sdg_factory.backends.render import build_render_backend
 from sdg_factory.cookbooks import CookbookError, require
+from sdg_factory.fingerprints import algorithm_version
 from sdg_factory.pcb.board_cookbooks import ASSETS, board_cookbook, resolve, sentinel_values
-from sdg_factory.pcb.render import prims_in, render_cell, scan_grid, semantic_ids, semantic_palette
+from sdg_factory.pcb.render import scan_grid, semantic_ids, semantic_palette
 from sdg_factory.pcb.usd_scene import load_primitives, scene_bounds
 from sdg_factory.provenance import redact
 
@@ -32,16 +33,22 @@ def resolve_render_cookbooks(pcb_cookbooks: dict[str, Callable], board: str, sce
     return target, image
 
 
+@algorithm_version(2)  # 2: the render backend (rasterizer | blender) chooses how a cell is computed
 def render_scan_grid(pcb_usd_assets: dict[str, Callable], pcba_target: dict, day0_image: dict,
                      board: str, render_patches: Any, seed: int,
-                     render_dir: str | None = None) -> tuple[dict[str, Any], dict]:
+                     render_dir: str | None = None, render_backend: str = "rasterizer",
+                     pcba_render: dict | None = None) -> tuple[dict[str, Any], dict]:
     """One lazy Replicator cell per scan-grid tile, and the render's ``metadata.json``.
 
-    Given ``render_dir`` (a Kit render), nothing is rendered: the crop reads that folder."""
+    ``render_backend`` computes the cells: the built-in ``rasterizer`` or ``blender`` (Cycles
+    in its own environment, settings ``pcba_render.blender``); either way the cells are saved
+    through the same Replicator render folder. Given ``render_dir`` (a Kit render), nothing is
+    rendered: the crop reads that folder."""
     if render_dir not in (None, "", "none", "null"):
         logger.info("render_dir is given: not rendering; the crop reads %s as it is", render_dir)
         return {}, {"board": board, "renderer": "external render folder (render_dir)",
                     "render_dir": redact(str(render_dir))}
+    backend = build_render_backend(render_backend, pcba_render)
     scene_file = posixpath.basename(str(pcba_target["scene"]))
     key = f"{board}/{scene_file}"
     if key not in pcb_usd_assets:
@@ -70,12 +77,14 @@ def render_scan_grid(pcb_usd_assets: dict[str, Callable], pcba_target: dict, day
                       patches)
     ids = semantic_ids(prims)
     colors = semantic_palette(ids, int(day0_image.get("semantic_palette_seed", seed)))
-    logger.info("rendering %d of %d scan-grid cells of %s", len(cells), grid["x_num"] * grid["y_num"], key)
-    renders = {c.cell: partial(render_cell, c, prims_in(prims, c.rect), ids, colors, int(seed)) for c in cells}
+    logger.info("rendering %d of %d scan-grid cells of %s with the %s render backend", len(cells),
+                grid["x_num"] * grid["y_num"], key, backend.name)
+    renders = backend.cells(cells, prims, ids, colors, int(seed), stage)
     metadata = {
         "board": board,
         "scene": pcba_target["scene"],
-        "renderer": "sdg_factory orthographic z-buffer rasterizer",
+        "renderer": backend.describe(),
+        "render_backend": backend.name,
         "units": "mm",
         "camera": {"projection": "orthographic", "view_direction": [0, 0, -1],
                    "image_columns": "+x world", "image_rows": "-y world"},

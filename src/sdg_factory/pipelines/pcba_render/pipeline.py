@@ -11,6 +11,7 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["pcba_target_resolved", "day0_image_resolved"], name="resolve_render_cookbooks"),
         node(render_scan_grid,
              ["pcb_usd_assets", "pcba_target_resolved", "day0_image_resolved", "params:board",
-              "params:render_patches", "params:seed", "params:render_dir"],
+              "params:render_patches", "params:seed", "params:render_dir", "params:render_backend",
+              "params:pcba_render"],
              ["render_cells", "render_metadata"], name="render_scan_grid"),
     ])
