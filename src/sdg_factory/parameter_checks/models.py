@@ -136,6 +136,22 @@ class RawDefects(Section):
         return self
 
 
+class BlenderRender(Section):
+    blender_python: Annotated[str, Field(min_length=1)] = ".venv-blender/bin/python"
+    samples: Positive = 32
+    denoise: StrictBool = True
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    light: Literal["ring", "coaxial", "ring+coaxial"] = "ring"
+    light_strength: NonNegative = 5.0
+    ring_elevation_deg: Annotated[Number, Field(gt=0, le=90)] = 35
+    dome_strength: NonNegative = 0.5
+    timeout_s: PositiveNumber = 600
+
+
+class PcbaRender(Section):
+    blender: BlenderRender = BlenderRender()
+
+
 class PcbaSetup(Section):
     boards: dict[Name, DemoBoard]
     raw_defects: RawDefects
@@ -472,6 +488,8 @@ class Parameters(Section):
     render_patches: OptionalPositive = None
     crop_max_emit: OptionalPositive = None
     render_dir: str | None = None
+    render_backend: Literal["rasterizer", "blender"] = "rasterizer"
+    pcba_render: PcbaRender | None = None
     # re-runs (docs/reruns.md; rerun_hooks.py checks the values and says what each means)
     execution_mode: Literal["by_name", "new", "last"] = "by_name"
     recompute: str | list[str] | None = None
