@@ -2,7 +2,8 @@
 
 A crop of the copper layer is a set of conductors in pixel coordinates (pads as polygons,
 traces as polylines with a width, vias as rings around a drilled hole), each on a net. When
-the board carries no traces, :func:`route_copper` adds them by simple rules: parallel bus
+the board carries its traces, :func:`layout_from_copper` takes them as they are; otherwise
+:func:`route_copper` adds them by simple rules: parallel bus
 traces across the crop, then each pad routed to a neighbouring pad (an L with a 45° chamfer),
 else to a via a short escape away, else off the crop; every candidate keeps the clearance to
 the copper of other nets.
@@ -60,6 +61,7 @@ class CopperLayout:
     pads: list[tuple[np.ndarray, int]] = field(default_factory=list)  # (polygon (N, 2), net)
     traces: list[Trace] = field(default_factory=list)
     vias: list[Via] = field(default_factory=list)
+    holes: list[np.ndarray] = field(default_factory=list)  # drilled holes as polygons (no copper)
 
     def next_net(self) -> int:
         nets = [n for _, n in self.pads] + [t.net for t in self.traces] + [v.net for v in self.vias]
@@ -180,7 +182,7 @@ def elongated_as_trace(polygon: np.ndarray, min_aspect: float = 3.0) -> tuple[np
     if min(a, b) <= 0 or max(a, b) / min(a, b) < min_aspect:
         return None
     rad = np.deg2rad(angle if a >= b else angle + 90)
-    d = np.array([np.cos(rad), np.sin(rad)]) * max(a, b) / 2
+    d = np.array([np.cos(rad), np.sin(rad)]) * (max(a, b) - min(a, b)) / 2  # round caps end at the box ends
     c = np.array([cx, cy])
     return np.array([c - d, c + d]), float(min(a, b))
 
@@ -281,15 +283,34 @@ def route_copper(pads: list[np.ndarray], shape: tuple[int, int], rng: np.random.
     return layout
 
 
-def layout_from_polygons(polygons: list[np.ndarray], shape: tuple[int, int]) -> CopperLayout:
-    """A crop of a board whose USD already carries its traces: long thin polygons are traces."""
+def layout_from_copper(polygons: list[np.ndarray], traces: list[tuple[np.ndarray, float]],
+                       holes: list[np.ndarray], shape: tuple[int, int]) -> CopperLayout:
+    """A crop of a board whose USD carries its own traces (centre lines with a width) and holes:
+    conductors that touch share a net. Long thin polygons count as traces too."""
+    union = np.zeros(shape, np.uint8)
+    for poly in polygons:
+        _draw_poly(union, poly, 1)
+    for line, width in traces:
+        _draw_path(union, line, width, 1)
+    _, components = cv2.connectedComponents(union, connectivity=8)
+
+    def net_of(draw) -> int:
+        canvas = np.zeros(shape, np.uint8)
+        draw(canvas)
+        under = components[(canvas > 0) & (components > 0)]
+        return int(np.bincount(under).argmax()) if under.size else int(components.max()) + 1
+
     layout = CopperLayout(shape)
     for poly in polygons:
-        net = layout.next_net()
-        trace = elongated_as_trace(poly)
+        net = net_of(lambda c, poly=poly: _draw_poly(c, poly, 1))
         layout.pads.append((poly, net))
+        trace = elongated_as_trace(poly)
         if trace is not None:
             layout.traces.append(Trace(trace[0], trace[1], net))
+    for line, width in traces:
+        layout.traces.append(Trace(np.asarray(line, np.float64), float(width),
+                                   net_of(lambda c, line=line, width=width: _draw_path(c, line, width, 1))))
+    layout.holes = list(holes)
     return layout
 
 
@@ -305,6 +326,8 @@ def rasterize(layout: CopperLayout, ss: int) -> tuple[np.ndarray, np.ndarray]:
     for via in layout.vias:
         _draw_disc(label, via.center, via.outer, via.net, ss)
         _draw_disc(holes, via.center, via.drill, 1, ss)
+    for poly in layout.holes:
+        _draw_poly(holes, poly, 1, ss)
     holes = holes.astype(bool)
     label[holes] = 0
     return label, holes

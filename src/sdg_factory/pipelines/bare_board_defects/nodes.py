@@ -23,7 +23,7 @@ from sdg_factory.imaging.bare_board import (
     DEFECT_TYPES,
     DesignRules,
     Nuisance,
-    layout_from_polygons,
+    layout_from_copper,
     make_pair,
     pads_in_window,
     route_copper,
@@ -164,7 +164,11 @@ def bare_board_item(pid: str, part: str, copper: BoardCopper, settings: BareBoar
         inside = pads_in_window(copper.polygons, (x0, y_top), ppm, (size, size))
         polygons = [to_crop_pixels(copper.polygons[k], (x0, y_top), ppm) for k in inside]
         if copper.routed:
-            layout = layout_from_polygons(polygons, (size, size))
+            window = (x0, y_top), ppm, (size, size)
+            traces = [(to_crop_pixels(copper.traces[k][0], *window[:2]), copper.traces[k][1] * ppm)
+                      for k in pads_in_window([line for line, _ in copper.traces], *window)]
+            holes = [to_crop_pixels(copper.holes[k], *window[:2]) for k in pads_in_window(list(copper.holes), *window)]
+            layout = layout_from_copper(polygons, traces, holes, (size, size))
         else:
             layout = route_copper(polygons, (size, size), rng, rules, [copper.groups[k] or str(k) for k in inside])
         rendered = ("golden",) if part == "golden" else ("image",) if part == "image" else ()
