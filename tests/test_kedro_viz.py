@@ -26,7 +26,7 @@ NO_PREVIEW = {
     "defects_infer_config_input", "reference_object.project_info", "reference_object.system_prompt",
     "reference_object.augmentation_prompts", "reference_object.scene_manifest", "reference_object.augment_manifest",
     "reference_object.yolo_coco", "scene_generation.completion_markers", "scene_generation.results",
-    "structural_candidates",
+    "structural_candidates", "bare_board_boxes", "bare_board_classes",
 }
 # Previewable, but not written by this run: finetune (needs a diffusers model; its previews are
 # unit-tested), the .npy masks (mask_format is png), optional reference-object inputs left out.
@@ -38,6 +38,7 @@ PLOTS = {"crop_summary", "anomaly_summary", "scene_generation.plan", "reference_
 IMAGES = {"pcb_raw_submasks", "render_cells", "roi_crops", "edited_crops", "augmented_crops", "anomaly_staging_images",
           "anomaly_staging_cad_masks", "anomaly_staging_submasks", "anomaly_images", "anomaly_masks",
           "anomaly_maps_defect", "anomaly_maps_good", "defect_masks_png", "defects_metrics_plot", "structural_crops",
+          "bare_board_images", "bare_board_golden", "bare_board_masks",
           "scene_generation.images", "reference_object.input_image", "reference_object.reference_mask",
           "reference_object.white_background", "reference_object.perspectives", "reference_object.scene_dataset",
           "reference_object.qwen_augmented_images", "reference_object.qwen_combined_images",

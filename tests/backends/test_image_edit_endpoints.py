@@ -18,7 +18,7 @@ from sdg_factory.backends.image_edit.endpoints import _first_image_url, decode_b
 from sdg_factory.datasets import ImageDataset, PartitionedDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, restyle_rois
-from tests.backends.fake_image_edit_server import FakeImageEditServer
+from tests.backends.fake_image_edit_server import SHIFT_FRACTION, FakeImageEditServer
 from tests.restyle_fixtures import mask_edge_agreement, roi_loaders, synthetic_roi
 
 ROUTES = ["openai_images", "openai_chat", "nim"]
@@ -86,8 +86,9 @@ def test_route_end_to_end_with_retries_failures_and_registration(tmp_path, route
         assert crops.failed_partitions() == []
         by_pid = {r["partition"]: r for r in records}
         shifted = by_pid[by_key[1]]
-        assert shifted["shift_x"] == pytest.approx(8 / 2, abs=0.5)    # 5 % of 160 px, at half scale
-        assert shifted["shift_y"] == pytest.approx(-5 / 2, abs=0.5)   # -4 % of 128 px
+        # the server's shift of the 160 x 128 picture, at half scale
+        assert shifted["shift_x"] == pytest.approx(round(SHIFT_FRACTION[0] * 160) / 2, abs=0.5)
+        assert shifted["shift_y"] == pytest.approx(round(SHIFT_FRACTION[1] * 128) / 2, abs=0.5)
         assert shifted["score"] > shifted["score_identity"] + 0.1
         raw_agreement = mask_edge_agreement(edited.load()[by_key[1]](), rois[1].cad_mask)
         assert raw_agreement < 0.6

@@ -168,8 +168,8 @@ def test_bad_cookbooks_name_the_file_and_key_and_lose_nothing(published, tmp_pat
         (assets / "day0_image.yaml").write_text(yaml.safe_dump(doc))
         match = r"'semantics:' globs of .*day0_image\.yaml match no prim path"
     else:
-        _set_crop_cookbook(root, board, classes=["capacitor"])
-        match = r"0 ROIs: day0_crop\.yaml asks for classes \['capacitor'\] but .* hold .*'ic'"
+        _set_crop_cookbook(root, board, classes=["diode"])  # the board holds ICs and passives, no diodes
+        match = r"0 ROIs: day0_crop\.yaml asks for classes \['diode'\] but .* hold .*'ic'"
     with pytest.raises(CookbookError, match=match):
         run_pipeline("good_image", params={"run_name": "bad", "board": board}, cwd=root)
     after = tree_digest(root / "data" / "dig")

@@ -33,11 +33,16 @@ def records(texture_runs):
 def test_every_taxonomy_entry_has_images(texture_runs, records):
     made = {(r["material"], r["defect_type"]) for _, r in records}
     assert {tuple(e) for e in ALL_ENTRIES + DEFAULT} <= made
+    # the default run (default board, default taxonomy) makes every entry of the taxonomy
+    on_default = {(r["material"], r["defect_type"]) for r in _labels(texture_runs["default"])}
+    assert on_default == {tuple(e) for e in DEFAULT}
+    # the IC board carries passives too: the passive entries of its taxonomy get images
     on_ic_board = {(r["material"], r["defect_type"]) for r in _labels(texture_runs["ic"])}
-    assert on_ic_board == {tuple(e) for e in ALL_ENTRIES if e[0] == "IC"}  # no passive ROIs on that board
+    assert on_ic_board == {tuple(e) for e in ALL_ENTRIES if e[0] == "IC"} | {tuple(e) for e in DEFAULT}
     summary = json.loads((texture_runs["ic"] / "anomaly" / "summary.json").read_text())
-    assert summary["entries"]["passive_component/missing"] == {"rois": 0, "images": 0}
-    for name in ("passive", "ic"):
+    assert summary["entries"]["passive_component/missing"]["rois"] > 0
+    assert summary["entries"]["passive_component/missing"]["images"] > 0
+    for name in ("passive", "ic", "default"):
         files = sorted(p.relative_to(texture_runs[name] / "anomaly").as_posix()
                        for p in (texture_runs[name] / "anomaly" / "images").rglob("*.png"))
         assert files == sorted(r["image"] for r in _labels(texture_runs[name]))
