@@ -93,14 +93,47 @@ def _range(low_high: list[float], what: str) -> None:
 # --- pcba_setup (parameters_pcba.yml) -----------------------------------------------------------
 
 
+class Routing(Section):
+    enabled: StrictBool = True
+    trace_width_mm: Pair = [0.15, 0.25]
+    clearance_mm: NonNegative = 0.2
+    via_outer_mm: PositiveNumber = 0.6
+    via_drill_mm: PositiveNumber = 0.3
+    max_route_mm: PositiveNumber = 6.0
+    raster_px_per_mm: PositiveNumber = 20
+
+    @model_validator(mode="after")
+    def _order(self) -> Routing:
+        _range(self.trace_width_mm, "trace_width_mm")
+        if self.via_drill_mm >= self.via_outer_mm:
+            raise ValueError(f"via_drill_mm ({self.via_drill_mm}) must be smaller than via_outer_mm ({self.via_outer_mm})")
+        return self
+
+
 class BoardLayout(Section):
+    """A demo board placed cell by cell (pcb/boards.py ``layout``): ICs in every other cell,
+    passives beside them, courtyards inside their cell, traces routed by ``routing``."""
+
     size_mm: Pair
     design_grid: Annotated[list[Positive], Field(min_length=2, max_length=2)]
-    per_tile: Annotated[list[Positive], Field(min_length=2, max_length=2)]
-    kinds: Annotated[list[str], Field(min_length=1)]
-    rotations: list[Number] = [0]
-    jitter_mm: NonNegative = 0.0
+    ics: list[str] = []
+    passives: list[str] = []
+    passives_per_cell: Annotated[list[Count], Field(min_length=2, max_length=2)] = [2, 4]
+    rotations: list[Number] = [0, 90]
+    courtyard_mm: NonNegative = 0.5
+    routing: Routing = Routing()
     semantics_in_usd: StrictBool = True
+
+    @model_validator(mode="after")
+    def _kinds(self) -> BoardLayout:
+        from sdg_factory.pcb.boards import footprint
+
+        if not self.ics and not self.passives:
+            raise ValueError("a board needs components: give 'ics' and/or 'passives'")
+        _range([float(v) for v in self.passives_per_cell], "passives_per_cell")
+        for kind in [*self.ics, *self.passives]:
+            footprint(kind)  # an unknown package is an error naming it and the known ones
+        return self
 
 
 class DemoBoard(Section):
@@ -473,6 +506,20 @@ class DefectsInfer(Section):
         return self
 
 
+class BareBoardDefects(BaseModel):
+    """``bare_board_defects``: checked by the pipeline's own settings class (close matches, ranges)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _settings(self) -> BareBoardDefects:
+        from sdg_factory.pipelines.bare_board_defects.nodes import BareBoardSettings
+
+        settings = BareBoardSettings.from_params(dict(self.model_extra or {}))
+        settings.rules(), settings.nuisance_model()
+        return self
+
+
 # --- the whole parameters tree ------------------------------------------------------------------
 
 
@@ -507,6 +554,7 @@ class Parameters(Section):
     anomaly_detection: AnomalyDetection | None = None
     defects_export: DefectsExport | None = None
     defects_infer: DefectsInfer | None = None
+    bare_board_defects: BareBoardDefects | None = None
 
     @model_validator(mode="after")
     def _taxonomy(self) -> Parameters:
