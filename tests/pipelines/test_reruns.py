@@ -89,7 +89,7 @@ def test_changed_board_layout_rerenders_the_board(project):
 
     smoke = project / "conf" / "smoke" / "parameters_pcba.yml"
     doc = yaml.safe_load(smoke.read_text())
-    doc["pcba_setup"]["boards"] = {"0603_H100": {"layout": {"jitter_mm": 1.2}}}
+    doc["pcba_setup"]["boards"] = {"0603_H100": {"layout": {"passives_per_cell": [1, 2]}}}
     smoke.write_text(yaml.safe_dump(doc))
     run_pipeline("pcba_setup", cwd=project)
     assert (dig / "datasets/pcb/assets/0603_H100/spark_lighting.usd").read_bytes() != old_usd
