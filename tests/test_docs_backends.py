@@ -57,54 +57,30 @@ SELECTORS = [
 ]
 
 
+REGISTRIES = {
+    "image_edit": ("sdg_factory.backends.image_edit.base", "IMAGE_EDITORS"),
+    "perspectives": ("sdg_factory.backends.perspectives.base", "PERSPECTIVE_GENERATORS"),
+    "text": ("sdg_factory.backends.text.base", "TEXT_GENERATORS"),
+    "annotation": ("sdg_factory.backends.annotation.base", "ANNOTATORS"),
+    "text_to_image": ("sdg_factory.backends.text_to_image.base", "TEXT_TO_IMAGE"),
+    "anomaly_generation": ("sdg_factory.backends.anomaly_generation.base", "ANOMALY_GENERATORS"),
+    "anomaly_detection": ("sdg_factory.backends.anomaly_detection.base", "ANOMALY_DETECTORS"),
+    "render": ("sdg_factory.backends.render.base", "RENDER_BACKENDS"),
+}
+
+
 def _registry(interface: str) -> dict[str, Any]:
-    """``{name: factory}`` of one interface, loaded the way its ``build_*`` function loads it."""
-    if interface == "image_edit":
-        from sdg_factory.backends.image_edit import _load_backends  # noqa: F401
-        from sdg_factory.backends.image_edit.base import _REGISTRY
-    elif interface == "perspectives":
-        from sdg_factory.backends.perspectives import base
-        from sdg_factory.backends.perspectives.base import _REGISTRY
+    """``{name: factory}`` of one interface's built-in table (tests register throwaway backends
+    beside them; those are not built in), every entry importable."""
+    import importlib
 
-        with pytest.raises(ValueError):
-            base.build_perspective_generator("__none__")
-    elif interface == "text":
-        from sdg_factory.backends.text.base import _REGISTRY, build_text_generator
-
-        with pytest.raises(ValueError):
-            build_text_generator({"backend": "__none__"})
-    elif interface == "annotation":
-        from sdg_factory.backends.annotation.base import _REGISTRY, build_annotator
-
-        with pytest.raises(ValueError):
-            build_annotator({"backend": "__none__"}, None, None)
-    elif interface == "text_to_image":
-        from sdg_factory.backends.text_to_image.base import _REGISTRY, _load_backends
-
-        _load_backends()
-    elif interface == "anomaly_generation":
-        import importlib
-
-        from sdg_factory.backends.anomaly_generation.base import _REGISTRY, BACKEND_MODULES
-
-        for module in BACKEND_MODULES.values():
-            importlib.import_module(module)
-    elif interface == "anomaly_detection":
-        from sdg_factory.backends.anomaly_detection.base import _REGISTRY, build_anomaly_detector
-
-        with pytest.raises(ValueError):
-            build_anomaly_detector({"backend": "__none__"})
-    elif interface == "render":
-        from sdg_factory.backends.render.base import _REGISTRY, build_render_backend
-
-        with pytest.raises(ValueError):
-            build_render_backend("__none__")
-    elif interface == "reference_mask":
+    if interface == "reference_mask":
         return {}
-    else:  # pragma: no cover
-        raise KeyError(interface)
-    # only the project's own backends (tests register throwaway ones in the same registries)
-    return {name: f for name, f in _REGISTRY.items() if getattr(f, "__module__", "").startswith("sdg_factory.")}
+    module, attribute = REGISTRIES[interface]
+    registry = getattr(importlib.import_module(module), attribute)
+    with pytest.raises(ValueError, match="unknown"):
+        registry.factory("__none__")
+    return {name: registry.factory(name) for name in registry.builtin()}
 
 
 def names(interface: str) -> set[str]:

@@ -131,15 +131,15 @@ def test_a_misspelt_key_in_a_conf_file_is_refused(tmp_path):
 
 
 def test_a_backend_registered_by_a_plugin_is_accepted():
-    from sdg_factory.backends.text_to_image.base import _REGISTRY
+    from sdg_factory.backends.text_to_image.base import TEXT_TO_IMAGE, register_text_to_image
 
     with pytest.raises(ParameterError, match="unknown text_to_image backend 'my_renderer'"):
         check("smoke", "scene_generation.image.backend=my_renderer")
-    _REGISTRY["my_renderer"] = object
+    register_text_to_image("my_renderer")(object)
     try:
         check("smoke", "scene_generation.image.backend=my_renderer")
     finally:
-        del _REGISTRY["my_renderer"]
+        TEXT_TO_IMAGE.unregister("my_renderer")
 
 
 def test_several_archetypes_have_a_comma_free_command_line_form():

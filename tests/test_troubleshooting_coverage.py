@@ -45,6 +45,14 @@ INTERNAL: dict[tuple[str, str, str | None], str] = {
         "after the retry loop, which either returns or raises the documented 'failed after' error",
     ("backends/image_edit/endpoints.py", "ImageEditError", None):
         "prefixes the backend name to an EndpointError whose own message is documented (Backends)",
+    ("backends/image_edit/classical.py", "ImageEditError", None):
+        "re-raises a compositing error's text unchanged as the editor's error; that message is documented",
+    ("datasets/image.py", "DatasetError", None):
+        "re-raises the image codec's documented 'cannot decode image' message as Kedro's dataset error",
+    ("datasets/__init__.py", "AttributeError", "has no attribute"):
+        "Python's own error for a name the package does not export (PEP 562 lazy attributes)",
+    ("backends/accelerator.py", "ValueError", "is not one of"):
+        "a backend module's own cache declaration (step or run); no parameter sets a cache scope",
     ("backends/text_to_image/gemini.py", "TextToImageError", None):
         "re-raises an EndpointError's text unchanged; that message is documented (Backends)",
     ("backends/text_to_image/openai_images.py", "TextToImageError", None):
@@ -80,7 +88,7 @@ INTERNAL: dict[tuple[str, str, str | None], str] = {
         "a node's return contract; collect_failures always returns a list",
     ("datasets/masked_images.py", "TypeError", "a MaskedImageFolder item is a dict with image (and optional"):
         "a node's return contract; the project's nodes always return {'image', 'mask'} items",
-    ("datasets/image.py", "ValueError", "OpenCV could not encode an image of shape"):
+    ("imaging/codecs.py", "ValueError", "OpenCV could not encode an image of shape"):
         "OpenCV failing to encode an array the project itself built (uint8 RGB/RGBA/gray)",
     ("imaging/cv_augment.py", "ValueError", "OpenCV could not JPEG-encode the image"):
         "OpenCV failing to encode an array the project itself built (uint8 RGB)",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from sdg_factory.backends.accelerator import unload_models
 from sdg_factory.datasets.failures import RUN_FAILURES, PartitionFailuresError
 from sdg_factory.provenance import redact, run_record
 
@@ -90,26 +90,29 @@ class FailureSummaryHooks:
             logger.error(str(PartitionFailuresError(failures)))
 
 
-# backends whose models serve one step only, and how to drop them: (module, unload function)
-SINGLE_STEP_MODELS = (
-    ("sdg_factory.backends.perspectives._models", "unload_all"),        # reference_object step 2
-    ("sdg_factory.backends.text_to_image.diffusers_local", "unload_pipelines"),  # scene images
-)
-
-
 class ModelMemoryHooks:
-    """Frees the models of single-step backends once a step's outputs are written.
+    """Frees loaded models by the scope of their cache (``backends/accelerator.py``).
 
-    Perspective generators and text-to-image pipelines run inside the lazy save of one dataset;
-    keeping them while the next step loads its own model (the image editor, SAM2) would need
-    both in GPU memory. Image editors stay loaded: reference_object uses one in steps 1, 4 and 5.
+    ``step`` caches — perspective generators and text-to-image pipelines, which run inside the
+    lazy save of one dataset — are emptied once a dataset is saved: keeping them while the next
+    step loads its own model (the image editor, SAM2) would need both in GPU memory. ``run``
+    caches (an image editor reference_object uses in steps 1, 4 and 5, an LLM, SAM2) are emptied
+    when the run ends. A backend module never imported has no cache: nothing is imported here.
     """
+
+    @staticmethod
+    def _unload(scope: str, after: str) -> None:
+        for name, dropped in unload_models(scope).items():
+            logger.info("freed %d model(s) of the %s cache after %s", dropped, name, after)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node) -> None:
-        for module_name, unload in SINGLE_STEP_MODELS:
-            module = sys.modules.get(module_name)  # not imported: nothing loaded, import nothing
-            if module is not None:
-                dropped = getattr(module, unload)()
-                if dropped:
-                    logger.info("freed %d model(s) of %s after saving %s", dropped, module_name, dataset_name)
+        self._unload("step", f"saving {dataset_name}")
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        self._unload("run", "the run")
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline, catalog) -> None:
+        self._unload("run", "the failed run")

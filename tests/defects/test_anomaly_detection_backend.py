@@ -62,7 +62,7 @@ def test_pyimgano_adapter(data):
 def test_errors():
     with pytest.raises(ValueError, match="unknown anomaly-detection backend 'nope'.*patch_stats"):
         build_anomaly_detector({"backend": "nope"})
-    with pytest.raises(ValueError, match="bad settings"):
+    with pytest.raises(ValueError, match=r"'gird' \(did you mean 'grid'\?\) in 'anomaly_detection.detector.patch_stats'"):
         build_anomaly_detector({"backend": "patch_stats", "gird": 3})
     with pytest.raises(RuntimeError, match="call fit"):
         build_anomaly_detector({}).anomaly_maps([np.zeros((4, 4, 3), np.uint8)])

@@ -2,32 +2,43 @@
 
 Each is small and declarative, in the style of kedro-datasets; kedro-datasets itself is used
 wherever it already has the dataset (JSON, YAML, text, pandas, matplotlib).
+
+The names below are imported on first use (PEP 562), so ``import sdg_factory.datasets`` or
+``from sdg_factory.datasets.image import ImageDataset`` loads neither usd-core nor torch: the
+catalog (``type: sdg_factory.datasets.image.ImageDataset``) imports only the module it names.
 """
 
-from sdg_factory.datasets.failures import PartitionFailuresError
-from sdg_factory.datasets.figure import FigureDataset
-from sdg_factory.datasets.image import ImageDataset
-from sdg_factory.datasets.json_file import JSONDataset, YAMLDataset
-from sdg_factory.datasets.jsonl import JSONLinesDataset
-from sdg_factory.datasets.metrics_json import MetricsJSONDataset
-from sdg_factory.datasets.npy import NpyDataset
-from sdg_factory.datasets.partitioned import PartitionedDataset, PartitionedTableDataset
-from sdg_factory.datasets.render_folder import ReplicatorRenderFolderDataset
-from sdg_factory.datasets.roi_crops import RoiCropDataset
-from sdg_factory.datasets.usd import UsdStageDataset
+from __future__ import annotations
 
-__all__ = [
-    "FigureDataset",
-    "ImageDataset",
-    "JSONDataset",
-    "JSONLinesDataset",
-    "MetricsJSONDataset",
-    "NpyDataset",
-    "PartitionFailuresError",
-    "PartitionedDataset",
-    "PartitionedTableDataset",
-    "ReplicatorRenderFolderDataset",
-    "RoiCropDataset",
-    "UsdStageDataset",
-    "YAMLDataset",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "FigureDataset": "figure",
+    "ImageDataset": "image",
+    "JSONDataset": "json_file",
+    "JSONLinesDataset": "jsonl",
+    "MetricsJSONDataset": "metrics_json",
+    "NpyDataset": "npy",
+    "PartitionFailuresError": "failures",
+    "PartitionedDataset": "partitioned",
+    "PartitionedTableDataset": "partitioned",
+    "ReplicatorRenderFolderDataset": "render_folder",
+    "RoiCropDataset": "roi_crops",
+    "UsdStageDataset": "usd",
+    "YAMLDataset": "json_file",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

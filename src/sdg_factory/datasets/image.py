@@ -14,51 +14,18 @@ from kedro_datasets._typing import ImagePreview
 
 from sdg_factory.datasets._fs import filesystem, full_path
 from sdg_factory.datasets.single_file import SingleFileMixin
+from sdg_factory.imaging import codecs
+from sdg_factory.imaging.codecs import encode_image
 
 _FORMATS = {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpg", ".bmp": ".bmp", ".tif": ".tif", ".tiff": ".tif"}
 
 
-def encode_image(image: np.ndarray, ext: str = ".png", quality: int = 95, compression: int = 3) -> bytes:
-    """Encode an RGB/RGBA/gray array to image bytes (channel order converted for OpenCV)."""
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
-    params: list[int] = []
-    if ext == ".png":
-        params = [cv2.IMWRITE_PNG_COMPRESSION, int(compression)]
-    elif ext == ".jpg":
-        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
-    ok, buf = cv2.imencode(ext, image, params)
-    if not ok:
-        raise ValueError(f"OpenCV could not encode an image of shape {image.shape} as {ext}")
-    return buf.tobytes()
-
-
 def decode_image(data: bytes, mode: str = "unchanged", source: str = "<bytes>") -> np.ndarray:
-    """Decode image bytes to an RGB/RGBA/gray array; ``mode`` is unchanged|rgb|rgba|gray."""
-    flags = {
-        "unchanged": cv2.IMREAD_UNCHANGED,
-        "rgb": cv2.IMREAD_COLOR,
-        "rgba": cv2.IMREAD_UNCHANGED,
-        "gray": cv2.IMREAD_GRAYSCALE,
-    }[mode]
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags) if data else None
-    if image is None:
-        raise DatasetError(
-            f"cannot decode image '{source}': the file is empty, truncated or not an image. "
-            "Delete it (or re-create it with the stage that writes it) and run again."
-        )
-    if image.ndim == 3 and image.shape[2] == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-    if mode == "rgba" and image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGBA)
-    elif mode == "rgba" and image.shape[2] == 3:
-        image = np.dstack([image, np.full(image.shape[:2], 255, image.dtype)])
-    return image
+    """:func:`sdg_factory.imaging.codecs.decode_image`, failing as a Kedro ``DatasetError``."""
+    try:
+        return codecs.decode_image(data, mode, source)
+    except codecs.ImageDecodeError as exc:
+        raise DatasetError(str(exc)) from exc
 
 
 def image_to_preview(image: np.ndarray, max_side: int = 512) -> str:

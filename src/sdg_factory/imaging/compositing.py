@@ -1,7 +1,8 @@
 """Classical compositing: the embedded image-edit operations of the reference-object pipeline.
 
-Three tasks of the image-edit interface are served here (registered with the ``classical``
-editor), each an honest OpenCV operation whose output is usable data:
+The maths of three tasks of the image-edit interface (the ``classical`` editor,
+``backends/image_edit/classical.py``, maps each task to these functions), each an honest
+OpenCV operation whose output is usable data:
 
 ``white_background``
     the object cut out onto white through its mask (feathered edge).
@@ -10,7 +11,7 @@ editor), each an honest OpenCV operation whose output is usable data:
     positioned on the scene's support surface, its colour and brightness harmonised to the
     light where it stands, with a contact shadow and a cast shadow on the background, and the
     scene's grain applied over both. The exact composite mask is handed back through
-    ``options["outputs"]`` (see :func:`place_in_scene_task`).
+    ``options["outputs"]`` (see ``place_in_scene_task`` in the classical editor).
 ``augment``
     lighting / weather edits of a whole image chosen by the words of the prompt (warm,
     night, fog, rain, snow, overcast, harsh light, ...). Photometric only: geometry does not
@@ -29,8 +30,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError
-from sdg_factory.backends.image_edit.classical import register_classical_task
+
+
+class CompositingError(ValueError):
+    """An input the compositing cannot use (an empty object mask)."""
+
 
 # --------------------------------------------------------------------------------------
 # prompt words -> scene attributes
@@ -247,7 +251,7 @@ def _object_crop(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nd
     binary = np.asarray(mask) > 127 if mask.dtype == np.uint8 else np.asarray(mask) > 0
     ys, xs = np.nonzero(binary)
     if len(ys) == 0:
-        raise ImageEditError("place_in_scene: the object mask is empty; nothing to place")
+        raise CompositingError("place_in_scene: the object mask is empty; nothing to place")
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     return image[y0:y1, x0:x1, :3], binary[y0:y1, x0:x1]
 
@@ -416,61 +420,3 @@ def augment_scene(image: np.ndarray, prompt: str, rng: np.random.Generator) -> t
 # --------------------------------------------------------------------------------------
 # the classical editor's tasks
 # --------------------------------------------------------------------------------------
-
-def _request_rng(request: EditRequest) -> np.random.Generator:
-    return np.random.default_rng(int(request.seed) & 0xFFFFFFFFFFFFFFFF)
-
-
-def _report(options: dict, **values) -> None:
-    """Hand extra results back to the caller through ``options['outputs']`` (a dict it owns)."""
-    outputs = options.get("outputs")
-    if isinstance(outputs, dict):
-        outputs.update(values)
-
-
-@register_classical_task("white_background")
-def white_background_task(request: EditRequest, **options) -> np.ndarray:
-    """Cut the object out onto white through ``request.mask`` (estimated when missing)."""
-    mask = request.mask
-    if mask is None:
-        from sdg_factory.imaging.segmentation import reference_mask_classical
-
-        mask = reference_mask_classical(request.image[..., :3])
-    out = cutout_on_white(request.image[..., :3], mask, float(options.get("feather", 1.0)))
-    _report(options, mask=((np.asarray(mask) > 0) * 255).astype(np.uint8))
-    return out
-
-
-@register_classical_task("place_in_scene")
-def place_in_scene_task(request: EditRequest, **options) -> np.ndarray:
-    """Place ``request.image`` (object; ``request.mask`` its mask) into ``request.background``.
-
-    Without a background, one is painted from ``request.prompt`` (:func:`render_backdrop`) at
-    ``options['size']`` (``[width, height]``, default 640×480). ``options['outputs']``, a dict
-    the caller passes, receives ``mask`` (the exact composite mask, uint8 0/255), ``placement``
-    and ``style``.
-    """
-    if request.mask is None:
-        raise ImageEditError("place_in_scene needs the object's mask (EditRequest.mask)")
-    rng = _request_rng(request)
-    width, height = options.get("size") or (640, 480)
-    if request.background is None:
-        scene, style = render_backdrop(request.prompt, (int(width), int(height)), rng)
-    else:
-        scene = request.background[..., :3]
-        style = scene_style(request.prompt, rng)
-    composite, mask, place = place_in_scene(
-        request.image[..., :3], request.mask, scene, rng, horizon=style.horizon, scale=style.scale,
-        light_from_left=style.light_from_left, grain=float(options.get("grain", 2.0)),
-    )
-    _report(options, mask=mask, placement=place.as_dict(), style={"texture": style.texture,
-                                                                  "clutter": list(style.clutter)})
-    return composite
-
-
-@register_classical_task("augment")
-def augment_task(request: EditRequest, **options) -> np.ndarray:
-    """Lighting / weather edit of the whole image, chosen by the prompt's words."""
-    out, effects = augment_scene(request.image, request.prompt, _request_rng(request))
-    _report(options, effects=effects, geometry_preserved=True)
-    return out

@@ -23,8 +23,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sdg_factory.backends.image_edit.base import EditRequest
-from sdg_factory.backends.image_edit.classical import register_classical_task
 
 
 @dataclass(frozen=True)
@@ -161,9 +159,3 @@ def restyle_image(image: np.ndarray, style: RestyleStyle | dict | None = None, s
     if image.shape[2] == 4:
         out = np.dstack([out, image[..., 3]])
     return out
-
-
-@register_classical_task("restyle")
-def restyle_task(request: EditRequest, style: dict | None = None, **_other_task_options: Any) -> np.ndarray:
-    """The ``classical`` backend's ``restyle``: ``style`` comes from the editor's options."""
-    return restyle_image(request.image, style, seed=request.seed)

@@ -5,7 +5,7 @@ that passes the checks behaves exactly as before. Every model forbids unknown ke
 that already had their own validator reuse it (``scene_settings``, ``parse_taxonomy``,
 ``CvAugmentConfig.from_params``, the defects ``check_settings``); backend sub-sections (a
 backend's own settings, an ``editor:``) are checked against the backend's constructor when it is
-built (``backends/config_keys.py``), so here they are free mappings.
+built (``backends/registry.py``), so here they are free mappings.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
+from sdg_factory.backends.registry import Registry
 from sdg_factory.paths import check_distinct, segment_problem, suggest_name
 
 # --- value types --------------------------------------------------------------------------------
@@ -62,7 +63,8 @@ def Backend(kind: str, builtin: tuple[str, ...]) -> Any:  # noqa: N802 - a type,
 
     def known(value: Any) -> Any:
         module = sys.modules.get(f"sdg_factory.backends.{kind}.base")
-        allowed = sorted(set(builtin) | set(getattr(module, "_REGISTRY", None) or {}))
+        registered = [r.names() for r in vars(module).values() if isinstance(r, Registry)] if module else []
+        allowed = sorted(set(builtin).union(*registered))
         if value not in allowed:
             close = difflib.get_close_matches(str(value), allowed, n=1)
             raise ValueError(f"unknown {kind} backend {value!r}"

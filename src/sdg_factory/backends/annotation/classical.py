@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdg_factory.backends.annotation.base import register_annotator
 from sdg_factory.imaging.segmentation import ReferenceModel, annotate_with_reference
 
 
-@register_annotator("classical")
 class ClassicalAnnotator:
     name = "classical"
 

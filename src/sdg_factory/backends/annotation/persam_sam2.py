@@ -14,7 +14,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sdg_factory.backends.annotation.base import register_annotator
 from sdg_factory.backends.annotation.sam2_models import load_sam2_predictor, sam2_options
 
 
@@ -45,7 +44,6 @@ def location_prior(similarity: np.ndarray, threshold: float = 0.5) -> tuple[np.n
     return (np.array([pos[1], pos[0]], np.float32), np.array([neg[1], neg[0]], np.float32), box)
 
 
-@register_annotator("persam_sam2")
 class PerSamSam2Annotator:
     name = "persam_sam2"
 

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sdg_factory.backends.accelerator import free_accelerator_memory
+from sdg_factory.backends.accelerator import ModelCache, best_device
 
-_PREDICTORS: dict[tuple, object] = {}
+PREDICTORS = ModelCache("annotation.sam2", scope="run")
 
 
 def load_sam2_predictor(config: str = "configs/sam2.1/sam2.1_hiera_t.yaml", checkpoint: str | None = None,
                         device: str = "auto", image_size: int | None = None):
     """A ``SAM2ImagePredictor``; ``image_size`` (a multiple of 32) overrides the config's 1024
     input side (the checkpoints are trained at 1024; smaller is faster, e.g. on CPU)."""
-    import torch
-    from sam2.build_sam import build_sam2
-    from sam2.sam2_image_predictor import SAM2ImagePredictor
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = best_device(device)
     if checkpoint and not Path(checkpoint).is_file():
         raise FileNotFoundError(
             f"SAM2 checkpoint {checkpoint!r} does not exist. Put the .pt file there (e.g. "
@@ -31,7 +26,11 @@ def load_sam2_predictor(config: str = "configs/sam2.1/sam2.1_hiera_t.yaml", chec
             "nothing is downloaded at run time."
         )
     key = (config, checkpoint or None, device, image_size)
-    if key not in _PREDICTORS:
+
+    def load():
+        from sam2.build_sam import build_sam2
+        from sam2.sam2_image_predictor import SAM2ImagePredictor
+
         overrides = [f"++model.image_size={int(image_size)}"] if image_size else []
         model = build_sam2(config, ckpt_path=checkpoint or None, device=device, mode="eval",
                            hydra_overrides_extra=overrides)
@@ -39,20 +38,20 @@ def load_sam2_predictor(config: str = "configs/sam2.1/sam2.1_hiera_t.yaml", chec
         side = int(model.image_size)
         # the predictor's feature-map sizes assume 1024; keep them in step with the input side
         predictor._bb_feat_sizes = [(side // 4, side // 4), (side // 8, side // 8), (side // 16, side // 16)]
-        _PREDICTORS[key] = predictor
-    return _PREDICTORS[key]
+        return predictor
+
+    return PREDICTORS.get(key, load)
 
 
 def sam2_options(sam2: dict | None, section: str) -> dict:
     """The ``sam2`` sub-section (``config``, ``checkpoint``, ``device``, ``image_size``), checked:
     a misspelt key is an error naming ``section``."""
-    from sdg_factory.backends.config_keys import check_keys
+    from sdg_factory.backends.registry import check_keys
 
     options = dict(sam2 or {})
     check_keys(load_sam2_predictor, options, section)
     return options
 
 
-def unload_sam2() -> None:
-    _PREDICTORS.clear()
-    free_accelerator_memory()
+def unload_sam2() -> int:
+    return PREDICTORS.unload()

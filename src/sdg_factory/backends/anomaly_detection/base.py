@@ -7,10 +7,12 @@ arrays (an alpha channel is dropped, gray is expanded).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from sdg_factory.backends.registry import Registry
 
 
 @runtime_checkable
@@ -24,17 +26,14 @@ class AnomalyDetector(Protocol):
         """One ``float32`` map per image, at that image's height and width."""
 
 
-_REGISTRY: dict[str, Callable[..., AnomalyDetector]] = {}
+ANOMALY_DETECTORS: Registry[AnomalyDetector] = Registry("anomaly-detection", {
+    "patch_stats": "sdg_factory.backends.anomaly_detection.patch_stats:PatchStatsDetector",
+    "golden_template": "sdg_factory.backends.anomaly_detection.golden_template:GoldenTemplateDetector",
+    "pyimgano": "sdg_factory.backends.anomaly_detection.pyimgano_adapter:PyImgAnoDetector",
+}, parameter="anomaly_detection.detector.backend", section="anomaly_detection.detector.{name}")
 
-
-def register_anomaly_detector(name: str) -> Callable:
-    """Class/factory decorator: make a backend buildable as ``{"backend": name, ...}``."""
-
-    def decorate(factory: Callable[..., AnomalyDetector]):
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+#: Class/factory decorator: make a backend buildable as ``{"backend": name, ...}``.
+register_anomaly_detector = ANOMALY_DETECTORS.register
 
 
 def build_anomaly_detector(config: dict[str, Any]) -> AnomalyDetector:
@@ -43,23 +42,14 @@ def build_anomaly_detector(config: dict[str, Any]) -> AnomalyDetector:
     Settings may be flat (``{"backend": "patch_stats", "grid": 32}``) or in one section per
     backend (``{"backend": "pyimgano", "patch_stats": {...}, "pyimgano": {"model": ...}}``): only
     the chosen backend's section is used, so switching ``backend`` in an environment or with
-    ``--params`` does not hand the other backend's settings to this one.
+    ``--params`` does not hand the other backend's settings to this one. Keys are checked.
     """
-    from sdg_factory.backends.anomaly_detection import golden_template, patch_stats, pyimgano_adapter  # noqa: F401
-
-    config = dict(config or {})
-    name = config.pop("backend", "patch_stats")
-    sections = {k: config.pop(k) for k in list(config) if k in _REGISTRY and isinstance(config[k], dict)}
-    config.update(sections.get(name) or {})
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"unknown anomaly-detection backend {name!r} (parameter 'anomaly_detection.detector.backend'); "
-            f"available: {sorted(_REGISTRY)}"
-        )
+    name, settings = ANOMALY_DETECTORS.split(config, "patch_stats")
+    settings = ANOMALY_DETECTORS.check(name, settings)
     try:
-        return _REGISTRY[name](**config)
+        return ANOMALY_DETECTORS.factory(name)(**settings)
     except TypeError as exc:
-        raise ValueError(f"anomaly-detection backend {name!r}: bad settings {config} ({exc}); fix "
+        raise ValueError(f"anomaly-detection backend {name!r}: bad settings {settings} ({exc}); fix "
                          "anomaly_detection.detector in parameters_anomaly_detection.yml") from exc
 
 

@@ -15,13 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.anomaly_detection.base import register_anomaly_detector
 from sdg_factory.imaging.golden_template import golden_template_map
 
 ALGORITHM_VERSION = 1
 
 
-@register_anomaly_detector("golden_template")
 @dataclass
 class GoldenTemplateDetector:
     max_shift_px: float = 4.0

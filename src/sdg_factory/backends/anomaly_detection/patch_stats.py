@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from sdg_factory.backends.anomaly_detection.base import as_rgb, register_anomaly_detector
+from sdg_factory.backends.anomaly_detection.base import as_rgb
 
 
 def patch_features(image: np.ndarray, grid: int, patch_sigma: float) -> np.ndarray:
@@ -33,7 +33,6 @@ def patch_features(image: np.ndarray, grid: int, patch_sigma: float) -> np.ndarr
     return feats.astype(np.float64)
 
 
-@register_anomaly_detector("patch_stats")
 @dataclass
 class PatchStatsDetector:
     """See the module docstring. All lengths are in lattice positions."""

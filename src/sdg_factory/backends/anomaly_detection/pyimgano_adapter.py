@@ -15,10 +15,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sdg_factory.backends.anomaly_detection.base import as_rgb, register_anomaly_detector
+from sdg_factory.backends.anomaly_detection.base import as_rgb
 
 
-@register_anomaly_detector("pyimgano")
 class PyImgAnoDetector:
     def __init__(self, model: str = "vision_pixel_gaussian_map", model_kwargs: dict[str, Any] | None = None) -> None:
         try:

@@ -8,19 +8,13 @@ image bit for bit: the placement mask *is* the label mask.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from sdg_factory.backends.registry import Registry
 from sdg_factory.imaging.defect_synthesis import composite
-
-BACKEND_MODULES = {
-    "procedural": "sdg_factory.backends.anomaly_generation.procedural",
-    "diffusers": "sdg_factory.backends.anomaly_generation.diffusers_inpaint",
-}
 
 
 class AnomalyGenerationError(RuntimeError):
@@ -47,27 +41,21 @@ class AnomalyGenerator(Protocol):
         """The defective ROI (RGB uint8, same size); equal to ``request.image`` outside the mask."""
 
 
-_REGISTRY: dict[str, Callable[..., AnomalyGenerator]] = {}
+ANOMALY_GENERATORS: Registry[AnomalyGenerator] = Registry("anomaly-generation", {
+    "procedural": "sdg_factory.backends.anomaly_generation.procedural:ProceduralAnomalyGenerator",
+    "diffusers": "sdg_factory.backends.anomaly_generation.diffusers_inpaint:DiffusersInpaintGenerator",
+}, parameter="texture_defect_day0.backend", section="texture_defect_day0.{name}", passed_by_builder=("checkpoint",))
 
-
-def register_anomaly_generator(name: str) -> Callable:
-    def decorate(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+#: Class decorator: make a plugin's (or a test's) generator buildable by name.
+register_anomaly_generator = ANOMALY_GENERATORS.register
 
 
 def build_anomaly_generator(backend: str, options: dict[str, Any] | None = None,
                             checkpoint: Any = None) -> AnomalyGenerator:
-    """The backend named ``backend`` (``procedural`` | ``diffusers`` | a registered name),
-    configured by ``options`` and, for model backends, the checkpoint folder it loads."""
-    if backend in BACKEND_MODULES and backend not in _REGISTRY:
-        importlib.import_module(BACKEND_MODULES[backend])
-    if backend not in _REGISTRY:
-        raise ValueError(f"unknown anomaly-generation backend {backend!r} (parameter "
-                         f"'texture_defect_day0.backend'); available: {sorted(set(_REGISTRY) | set(BACKEND_MODULES))}")
-    return _REGISTRY[backend](checkpoint=checkpoint, **dict(options or {}))
+    """The backend named ``backend`` (``procedural`` | ``diffusers`` | a registered name), built
+    from its own section ``options`` (``texture_defect_day0.<backend>``, keys checked) and,
+    for model backends, the checkpoint folder it loads."""
+    return ANOMALY_GENERATORS.build(backend, options, checkpoint=checkpoint)
 
 
 def finish(request: AnomalyRequest, painted: np.ndarray) -> np.ndarray:

@@ -15,31 +15,24 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sdg_factory.backends.accelerator import ModelCache
+from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
 from sdg_factory.backends.anomaly_generation.base import (
     AnomalyGenerationError,
     AnomalyRequest,
     finish,
-    register_anomaly_generator,
 )
 
-PIPELINES = ModelCache()
+PIPELINES = ModelCache("anomaly_generation.diffusers", scope="run")
 
 
 def resolve_device(device: str = "auto") -> str:
-    import torch
-
-    if device in (None, "", "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
+    """``device`` unless ``auto``: the project's one picker (``accelerator.best_device``)."""
+    return best_device(device)
 
 
 def resolve_dtype(dtype: str, device: str):
-    import torch
-
-    if dtype in (None, "", "auto"):
-        return torch.float16 if device.startswith("cuda") else torch.float32
-    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[str(dtype)]
+    """The project's one dtype rule (``accelerator.torch_dtype``)."""
+    return torch_dtype(dtype, device, "texture_defect_day0.diffusers.dtype")
 
 
 def checkpoint_path(checkpoint: Any) -> str:
@@ -85,13 +78,12 @@ def unload() -> int:
     return PIPELINES.unload()
 
 
-@register_anomaly_generator("diffusers")
 class DiffusersInpaintGenerator:
     name = "diffusers"
 
     def __init__(self, checkpoint: Any = None, resolution: int = 512, num_inference_steps: int = 30,
                  guidance_scale: float = 7.5, strength: float = 1.0, device: str = "auto",
-                 dtype: str = "auto", mask_dilate: int = 0, **_: Any) -> None:
+                 dtype: str = "auto", mask_dilate: int = 0) -> None:
         self.path = checkpoint_path(checkpoint)
         self.resolution = int(resolution)
         self.steps = int(num_inference_steps)

@@ -10,15 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.anomaly_generation.base import AnomalyRequest, finish, register_anomaly_generator
+from sdg_factory.backends.anomaly_generation.base import AnomalyRequest, finish
 from sdg_factory.imaging.defect_synthesis import synthesize_defect
 
 
-@register_anomaly_generator("procedural")
 class ProceduralAnomalyGenerator:
     name = "procedural"
 
-    def __init__(self, checkpoint: Any = None, **_: Any) -> None:
+    def __init__(self, checkpoint: Any = None) -> None:
         self.checkpoint = checkpoint
 
     def generate(self, request: AnomalyRequest) -> np.ndarray:

@@ -17,11 +17,12 @@ Tasks (what the pipelines ask for):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from sdg_factory.backends.registry import Registry
 
 EDIT_TASKS = ("restyle", "white_background", "place_in_scene", "augment")
 
@@ -61,27 +62,19 @@ class ImageEditor(Protocol):
         """Return the edited image (``uint8``, same channel count as the input)."""
 
 
-_REGISTRY: dict[str, Callable[..., ImageEditor]] = {}
+IMAGE_EDITORS: Registry[ImageEditor] = Registry("image-edit", {
+    "classical": "sdg_factory.backends.image_edit.classical:ClassicalImageEditor",
+    "openai_images": "sdg_factory.backends.image_edit.endpoints:OpenAIImagesEditor",
+    "openai_chat": "sdg_factory.backends.image_edit.endpoints:OpenAIChatEditor",
+    "nim": "sdg_factory.backends.image_edit.endpoints:NimImageEditor",
+    "diffusers": "sdg_factory.backends.image_edit.diffusers_local:DiffusersImageEditor",
+}, parameter="backend", section="image edit {name}")
 
-
-def register_image_editor(name: str) -> Callable:
-    """Class decorator: make a backend buildable by ``backend: <name>``."""
-
-    def decorate(factory: Callable[..., ImageEditor]):
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+#: Class decorator: make a plugin's (or a test's) backend buildable by ``backend: <name>``.
+register_image_editor = IMAGE_EDITORS.register
 
 
 def build_image_editor(config: dict[str, Any]) -> ImageEditor:
-    """Build the backend named by ``config['backend']`` with the rest of ``config``."""
-    from sdg_factory.backends.image_edit import _load_backends  # noqa: F401  (registers them)
-
-    config = dict(config)
-    name = config.pop("backend", "classical")
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"unknown image-edit backend {name!r} (parameter 'backend'); available: {sorted(_REGISTRY)}"
-        )
-    return _REGISTRY[name](**config)
+    """Build ``config['backend']`` (default ``classical``) from the rest of ``config`` (flat, or
+    in a sub-section named after the backend), its keys checked."""
+    return IMAGE_EDITORS.build_from(config, "classical")

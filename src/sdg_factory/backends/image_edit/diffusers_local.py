@@ -17,35 +17,22 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.accelerator import ModelCache, best_device
-from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError, register_image_editor
+from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
+from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError
 from sdg_factory.backends.image_edit.sizing import back_to_crop, model_size, to_model_size
 
 logger = logging.getLogger(__name__)
 
-PIPELINES = ModelCache()
-
-
-def _dtype(name: str, device: str):
-    import torch
-
-    if name in ("auto", None):
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float16 if device == "mps" else torch.float32
-    try:
-        return getattr(torch, name)
-    except AttributeError:
-        raise ValueError(f"torch_dtype {name!r} is not a torch dtype (try bfloat16, float16 or float32)") from None
+PIPELINES = ModelCache("image_edit.diffusers", scope="run")  # reference_object uses it in steps 1, 4 and 5
 
 
 def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline",
-                  device: str | None = None, torch_dtype: str = "auto", cpu_offload: bool = False):
+                  device: str | None = None, dtype: str = "auto", cpu_offload: bool = False):
     """The pipeline for this folder/class/device/dtype, loaded on first use and then cached."""
     import diffusers
 
     device = best_device(device)  # None or "auto": CUDA, then MPS, then CPU
-    key = (str(Path(model_path).resolve()), pipeline_class, device, str(torch_dtype), bool(cpu_offload))
+    key = (str(Path(model_path).resolve()), pipeline_class, device, str(dtype), bool(cpu_offload))
 
     def load():
         folder = Path(model_path)
@@ -63,9 +50,9 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
                 f"pipeline_class {pipeline_class!r} is not a diffusers pipeline class "
                 "(e.g. QwenImageEditPipeline, QwenImageEditPlusPipeline, FluxKontextPipeline)"
             )
-        dtype = _dtype(torch_dtype, device)
-        logger.info("loading %s from %s on %s (%s)", pipeline_class, model_path, device, dtype)
-        pipe = cls.from_pretrained(str(folder), dtype=dtype, local_files_only=True)
+        resolved = torch_dtype(dtype, device)
+        logger.info("loading %s from %s on %s (%s)", pipeline_class, model_path, device, resolved)
+        pipe = cls.from_pretrained(str(folder), dtype=resolved, local_files_only=True)
         if cpu_offload and device.startswith("cuda"):
             pipe.enable_model_cpu_offload()
         else:
@@ -81,7 +68,6 @@ def unload_pipelines() -> int:
     return PIPELINES.unload()
 
 
-@register_image_editor("diffusers")
 class DiffusersImageEditor:
     """Edits with a local diffusers image-edit pipeline.
 
@@ -97,7 +83,7 @@ class DiffusersImageEditor:
         model_path: str,
         pipeline_class: str = "QwenImageEditPipeline",
         device: str | None = None,
-        torch_dtype: str = "auto",
+        dtype: str = "auto",
         cpu_offload: bool = False,
         steps: int = 40,
         guidance: float | None = 4.0,
@@ -112,7 +98,7 @@ class DiffusersImageEditor:
             raise ValueError("the diffusers image-edit backend needs 'model_path' (a local model folder)")
         self.model_path = str(model_path)
         self.model = model
-        self.load = {"pipeline_class": pipeline_class, "device": device, "torch_dtype": torch_dtype,
+        self.load = {"pipeline_class": pipeline_class, "device": device, "dtype": dtype,
                      "cpu_offload": cpu_offload}
         self.steps, self.guidance, self.guidance_arg = steps, guidance, guidance_arg
         self.sizing = {"min_side": min_side, "max_side": max_side, "multiple_of": multiple_of}

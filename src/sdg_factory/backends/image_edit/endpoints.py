@@ -43,7 +43,7 @@ from sdg_factory.backends.http import (
     HttpClient,
     image_header_size,
 )
-from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError, register_image_editor
+from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError
 from sdg_factory.backends.image_edit.sizing import (
     answer_size_problem,
     back_to_crop,
@@ -51,7 +51,7 @@ from sdg_factory.backends.image_edit.sizing import (
     parse_size,
     to_model_size,
 )
-from sdg_factory.datasets.image import decode_image, encode_image
+from sdg_factory.imaging.codecs import decode_image, encode_image
 from sdg_factory.redaction import redact_url, scrub
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def decode_answer_image(raw: bytes, where: str, max_pixels: int = DEFAULT_MAX_IM
         raise ImageEditError(f"{where}: {problem}; the answer was not used")
     try:
         return decode_image(raw, "rgb", source=where)
-    except Exception as exc:  # noqa: BLE001 - DatasetError from a non-image payload
+    except Exception as exc:  # noqa: BLE001 - ImageDecodeError from a non-image payload
         raise ImageEditError(f"{where} does not decode to an image") from exc
 
 
@@ -219,7 +219,6 @@ class _HttpImageEditor:
         return decode_answer_image(raw, where, self.client.max_image_pixels, self._expected_size(images))
 
 
-@register_image_editor("openai_images")
 class OpenAIImagesEditor(_HttpImageEditor):
     """``/images/edits`` of an OpenAI-compatible server (multipart; answer ``data[0].b64_json``)."""
 
@@ -252,7 +251,6 @@ class OpenAIImagesEditor(_HttpImageEditor):
         return parse_size(self.size) or super()._expected_size(images)
 
 
-@register_image_editor("openai_chat")
 class OpenAIChatEditor(_HttpImageEditor):
     """``/chat/completions`` with data-URL images in and out (vLLM-omni, OpenRouter, Gemini).
 
@@ -305,7 +303,6 @@ def _first_image_url(message: Any) -> str | None:
     return None
 
 
-@register_image_editor("nim")
 class NimImageEditor(_HttpImageEditor):
     """An NVIDIA NIM visual-GenAI service: ``POST {host}/v1/infer`` (``artifacts[0].base64``)."""
 

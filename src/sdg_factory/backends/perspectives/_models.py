@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sdg_factory.backends.accelerator import ModelCache, best_device
+from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
 
-MODELS = ModelCache()
+MODELS = ModelCache("perspectives", scope="step")  # reference_object step 2 only
 
 
 def cached(key: tuple, factory: Callable[[], Any]) -> Any:
@@ -22,29 +22,13 @@ def unload_all() -> int:
 
 
 def resolve_device(device: str | None = "auto") -> str:
-    """``device`` unless ``auto``: CUDA, then Apple MPS, then CPU (the project's one picker)."""
+    """``device`` unless ``auto``: the project's one picker (``accelerator.best_device``)."""
     return best_device(device)
 
 
 def resolve_dtype(dtype: str | None, device: str, parameter: str = "dtype"):
-    """The torch dtype for ``dtype`` on ``device``: half precision only where it runs well.
-
-    On the CPU every half type becomes ``float32`` (bfloat16/float16 kernels there are slow or
-    missing); ``auto`` is bfloat16 on CUDA when the card supports it, else float16 (also on MPS).
-    """
-    import torch
-
-    name = dtype or "auto"
-    if name not in ("auto", "float32", "float16", "bfloat16"):
-        raise ValueError(f"{parameter} {dtype!r} is not one of auto, float32, float16, bfloat16")
-    kind = device.split(":")[0]
-    if kind == "cpu":
-        return torch.float32
-    if name == "auto":
-        if kind == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float16
-    return getattr(torch, name)
+    """The project's one dtype rule (``accelerator.torch_dtype``)."""
+    return torch_dtype(dtype, device, parameter)
 
 
 def check_local_folder(path: str, what: str, parameter: str) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sdg_factory.backends.config_keys import check_keys
+from sdg_factory.backends.registry import Registry
 from sdg_factory.imaging.views import ViewSpec
 
 
@@ -25,27 +23,17 @@ class PerspectiveGenerator(Protocol):
         """The object seen from ``view``, RGB ``uint8`` on white."""
 
 
-_REGISTRY: dict[str, Callable[..., PerspectiveGenerator]] = {}
-_MODULES = ("classical", "qwen_multicamera", "zero123")
+PERSPECTIVE_GENERATORS: Registry[PerspectiveGenerator] = Registry("perspective", {
+    "classical": "sdg_factory.backends.perspectives.classical:ClassicalPerspectives",
+    "qwen_multicamera": "sdg_factory.backends.perspectives.qwen_multicamera:QwenMultiCamera",
+    "zero123": "sdg_factory.backends.perspectives.zero123:Zero123PlusPlus",
+}, parameter="perspective_generator", section="perspectives.{name}")
 
-
-def register_perspective_generator(name: str) -> Callable:
-    def decorate(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+#: Class decorator: make a plugin's (or a test's) generator buildable by name.
+register_perspective_generator = PERSPECTIVE_GENERATORS.register
 
 
 def build_perspective_generator(name: str, config: dict[str, Any] | None = None) -> PerspectiveGenerator:
-    """Build backend ``name`` (the ``perspective_generator`` parameter) with its config section."""
-    for module in _MODULES:
-        importlib.import_module(f"sdg_factory.backends.perspectives.{module}")
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"unknown perspective_generator {name!r} (parameter 'perspective_generator'); "
-            f"choose one of {sorted(_REGISTRY)}"
-        )
-    config = dict(config or {})
-    check_keys(_REGISTRY[name], config, f"perspectives.{name}")
-    return _REGISTRY[name](**config)
+    """Build backend ``name`` (the ``perspective_generator`` parameter) from its own section
+    (``perspectives.<name>``), its keys checked."""
+    return PERSPECTIVE_GENERATORS.build(name, config)

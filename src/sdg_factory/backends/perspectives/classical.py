@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdg_factory.backends.perspectives.base import register_perspective_generator
 from sdg_factory.imaging.views import ViewSpec, render_view
 
 
-@register_perspective_generator("classical")
 class ClassicalPerspectives:
     name = "classical"
     seed_per_view = True

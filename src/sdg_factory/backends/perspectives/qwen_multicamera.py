@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from sdg_factory.backends.perspectives._models import cached, check_local_folder, resolve_device, resolve_dtype
-from sdg_factory.backends.perspectives.base import register_perspective_generator
 from sdg_factory.imaging.views import ViewSpec
 
 
@@ -50,7 +49,6 @@ def load_edit_pipeline(model_path: str, lora_path: str | None, device: str, dtyp
     return cached(key, load), device
 
 
-@register_perspective_generator("qwen_multicamera")
 class QwenMultiCamera:
     name = "qwen_multicamera"
     seed_per_view = True

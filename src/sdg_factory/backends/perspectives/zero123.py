@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from sdg_factory.backends.perspectives._models import cached, check_local_folder, resolve_device, resolve_dtype
-from sdg_factory.backends.perspectives.base import register_perspective_generator
 from sdg_factory.imaging.views import ViewSpec
 
 # (azimuth, elevation) of the six Zero123++ v1.2 tiles, row-major in the 3×2 grid
@@ -58,7 +57,6 @@ def check_custom_pipeline(path: str) -> str:
     return str(code)
 
 
-@register_perspective_generator("zero123")
 class Zero123PlusPlus:
     """Six fixed views from one grid call, cached per (model, image, seed).
 

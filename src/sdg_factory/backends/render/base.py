@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from sdg_factory.backends.registry import Registry
 from sdg_factory.pcb.render import CellSpec
 from sdg_factory.pcb.usd_scene import Primitive
 
@@ -26,33 +27,22 @@ class RenderBackend(Protocol):
         """One lazy cell per scan-grid cell; ``stage`` is the board's ``Usd.Stage``."""
 
 
-_REGISTRY: dict[str, Callable[..., RenderBackend]] = {}
+RENDER_BACKENDS: Registry[RenderBackend] = Registry("render", {
+    "rasterizer": "sdg_factory.backends.render.rasterizer:RasterizerBackend",
+    "blender": "sdg_factory.backends.render.blender:BlenderBackend",
+}, parameter="render_backend", section="pcba_render")
 
-
-def register_render_backend(name: str) -> Callable:
-    """Class decorator: make a backend buildable by name (``render_backend=<name>``)."""
-
-    def decorate(factory: Callable[..., RenderBackend]):
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+#: Class decorator: make a plugin's (or a test's) backend buildable by ``render_backend=<name>``.
+register_render_backend = RENDER_BACKENDS.register
 
 
 def build_render_backend(name: str, settings: dict[str, Any] | None = None) -> RenderBackend:
     """The backend ``name`` built from its own section of ``settings`` (``pcba_render``):
     ``{"blender": {...}}`` gives the ``blender`` backend its settings; the others are ignored."""
-    from sdg_factory.backends.render import blender, rasterizer  # noqa: F401
-
     name = str(name or "rasterizer")
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown render backend {name!r} (parameter 'render_backend'); "
-                         f"available: {sorted(_REGISTRY)}")
+    if name not in RENDER_BACKENDS:
+        RENDER_BACKENDS.reject(name)
     section = (settings or {}).get(name) or {}
     if not isinstance(section, dict):
         raise ValueError(f"pcba_render.{name} must be a mapping of settings, not {type(section).__name__}")
-    try:
-        return _REGISTRY[name](**section)
-    except TypeError as exc:
-        raise ValueError(f"pcba_render.{name} has a setting the {name!r} render backend does not take "
-                         f"({exc}); see docs/backends.md#pcba-rendering") from exc
+    return RENDER_BACKENDS.build(name, section, section=f"pcba_render.{name}")

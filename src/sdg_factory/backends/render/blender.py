@@ -37,7 +37,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sdg_factory.backends.render.base import register_render_backend
+
 from sdg_factory.fingerprints.hashing import digest
 from sdg_factory.pcb.render import CellSpec, RenderCell, assemble_cell, footprints, prims_in
 from sdg_factory.pcb.usd_scene import Primitive
@@ -72,7 +72,6 @@ def resolve_blender_python(path: str) -> Path:
     )
 
 
-@register_render_backend("blender")
 @dataclass
 class BlenderBackend:
     """Blender Cycles behind the render folder. Settings: ``pcba_render.blender`` (docs/backends.md)."""

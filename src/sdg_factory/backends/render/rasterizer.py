@@ -6,12 +6,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sdg_factory.backends.render.base import register_render_backend
 from sdg_factory.pcb.render import CellSpec, prims_in, render_cell
 from sdg_factory.pcb.usd_scene import Primitive
 
-
-@register_render_backend("rasterizer")
 class RasterizerBackend:
     """Flat-shaded Lambert + Blinn-Phong per material, in numpy, milliseconds per cell."""
 

@@ -7,11 +7,9 @@ belong to each pipeline (scene prompts, archetype prompts), built by that pipeli
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from sdg_factory.backends.config_keys import check_keys
+from sdg_factory.backends.registry import Registry
 
 
 @runtime_checkable
@@ -25,29 +23,16 @@ class TextGenerator(Protocol):
         """Answer a chat (``[{"role": "system"|"user"|"assistant", "content": str}]``)."""
 
 
-_REGISTRY: dict[str, Callable[..., TextGenerator]] = {}
+TEXT_GENERATORS: Registry[TextGenerator] = Registry("text", {
+    "openai_chat": "sdg_factory.backends.text.openai_chat:OpenAIChat",
+    "transformers": "sdg_factory.backends.text.transformers_local:TransformersChat",
+}, parameter="prompts.backend", section="prompts.{name}")
+
+#: Class decorator: make a plugin's (or a test's) text backend buildable by ``backend: <name>``.
+register_text_generator = TEXT_GENERATORS.register
 
 
-def register_text_generator(name: str) -> Callable:
-    def decorate(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
-
-
-def build_text_generator(config: dict[str, Any], section: str = "the text backend's config") -> TextGenerator:
-    """Build the backend named by ``config['backend']`` (``openai_chat`` or ``transformers``);
-    a key its constructor does not take is an error naming it and ``section``."""
-    for module in ("openai_chat", "transformers_local"):
-        try:
-            importlib.import_module(f"sdg_factory.backends.text.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"sdg_factory.backends.text.{module}":
-                raise
-    config = dict(config)
-    name = config.pop("backend")
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown text backend {name!r}; available: {sorted(_REGISTRY)}")
-    check_keys(_REGISTRY[name], config, section)
-    return _REGISTRY[name](**config)
+def build_text_generator(config: dict[str, Any], section: str | None = None) -> TextGenerator:
+    """Build ``config['backend']`` (``openai_chat`` or ``transformers``) from the rest of
+    ``config``; a key its constructor does not take is an error naming it and ``section``."""
+    return TEXT_GENERATORS.build_from(config, None, section=section)

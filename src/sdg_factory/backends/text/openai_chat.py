@@ -13,7 +13,6 @@ from typing import Any
 from sdg_factory.backends.api_keys import resolve_api_key
 from sdg_factory.backends.http import DEFAULT_MAX_BODY_BYTES, EndpointError, HttpClient
 from sdg_factory.redaction import scrub
-from sdg_factory.backends.text.base import register_text_generator
 
 
 def _content_text(content: Any) -> str:
@@ -25,7 +24,6 @@ def _content_text(content: Any) -> str:
     return ""
 
 
-@register_text_generator("openai_chat")
 class OpenAIChat:
     name = "openai_chat"
 

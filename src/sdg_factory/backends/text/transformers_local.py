@@ -11,32 +11,30 @@ import logging
 import os
 from typing import Any
 
-from sdg_factory.backends.accelerator import ModelCache, best_device
-from sdg_factory.backends.text.base import register_text_generator
+from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
+
 
 logger = logging.getLogger(__name__)
 
-MODELS = ModelCache()
+MODELS = ModelCache("text.transformers", scope="run")
 
 
-def load_causal_lm(model_path: str, device: str = "auto", torch_dtype: str | None = "auto"):
+def load_causal_lm(model_path: str, device: str = "auto", dtype: str | None = "auto"):
     """``(model, tokenizer)`` for ``model_path``, loaded once per process."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = best_device(device)
-    key = (os.path.abspath(model_path), device, str(torch_dtype))
+    key = (os.path.abspath(model_path), device, str(dtype))
 
     def load():
         if not os.path.isfile(os.path.join(model_path, "config.json")):
             raise FileNotFoundError(
                 f"no transformers model at {model_path!r} (config.json missing); point the prompt "
                 "backend's model_path at a local model folder (e.g. one saved with save_pretrained)")
-        dtype = (torch.bfloat16 if device.startswith("cuda") else torch.float32) \
-            if torch_dtype in (None, "auto") else getattr(torch, str(torch_dtype))
+        resolved = torch_dtype(dtype, device, "prompts.transformers.dtype")
         logger.info("loading causal LM from %s on %s", model_path, device)
         tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True, dtype=resolved)
         model.to(device).eval()
         return model, tokenizer
 
@@ -55,15 +53,14 @@ def format_chat(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\nassistant:"
 
 
-@register_text_generator("transformers")
 class TransformersChat:
     name = "transformers"
 
-    def __init__(self, model_path: str, device: str = "auto", torch_dtype: str | None = "auto",
+    def __init__(self, model_path: str, device: str = "auto", dtype: str | None = "auto",
                  top_p: float = 0.95) -> None:
         self.model_path = str(model_path)
         self.device = device
-        self.torch_dtype = torch_dtype
+        self.dtype = dtype
         self.top_p = float(top_p)
 
     def health_check(self) -> None:
@@ -76,7 +73,7 @@ class TransformersChat:
                  temperature: float = 0.8) -> str:
         import torch
 
-        model, tokenizer = load_causal_lm(self.model_path, self.device, self.torch_dtype)
+        model, tokenizer = load_causal_lm(self.model_path, self.device, self.dtype)
         text = format_chat(tokenizer, messages)
         inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id

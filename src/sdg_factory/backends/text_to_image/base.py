@@ -7,15 +7,12 @@ text, so each request also carries the scene's ``archetype``, ``variation_tags``
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-BACKEND_MODULES = ("procedural", "diffusers_local", "openai_images", "gemini")
-
+from sdg_factory.backends.registry import Registry
 
 class TextToImageError(RuntimeError):
     """An image could not be generated for one item (recorded per item; the batch goes on)."""
@@ -42,39 +39,21 @@ class TextToImage(Protocol):
         """Return an ``H×W×3`` ``uint8`` RGB image."""
 
 
-_REGISTRY: dict[str, Callable[..., TextToImage]] = {}
+TEXT_TO_IMAGE: Registry[TextToImage] = Registry("text-to-image", {
+    "procedural": "sdg_factory.backends.text_to_image.procedural:ProceduralRooms",
+    "diffusers": "sdg_factory.backends.text_to_image.diffusers_local:DiffusersTextToImage",
+    "openai_images": "sdg_factory.backends.text_to_image.openai_images:OpenAIImages",
+    "gemini": "sdg_factory.backends.text_to_image.gemini:GeminiImages",
+}, parameter="scene_generation.image.backend", section="scene_generation.image")
 
-
-def register_text_to_image(name: str) -> Callable:
-    """Class decorator: make a backend buildable by ``backend: <name>``."""
-
-    def decorate(factory):
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
-
-
-def _load_backends() -> None:
-    for module in BACKEND_MODULES:
-        try:
-            importlib.import_module(f"sdg_factory.backends.text_to_image.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"sdg_factory.backends.text_to_image.{module}":
-                raise
+#: Class decorator: make a plugin's (or a test's) backend buildable by ``backend: <name>``.
+register_text_to_image = TEXT_TO_IMAGE.register
 
 
 def build_text_to_image(config: dict[str, Any]) -> TextToImage:
-    """Build the backend named by ``config['backend']`` with the rest of ``config``."""
-    _load_backends()
-    config = dict(config)
-    name = config.pop("backend", "procedural")
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"unknown text-to-image backend {name!r} (parameter scene_generation.image.backend); "
-            f"available: {sorted(_REGISTRY)}"
-        )
-    return _REGISTRY[name](**config)
+    """Build ``config['backend']`` (default ``procedural``) from the rest of ``config`` (flat, or
+    in a sub-section named after the backend), its keys checked."""
+    return TEXT_TO_IMAGE.build_from(config, "procedural")
 
 
 def as_rgb_uint8(image: Any, source: str) -> np.ndarray:

@@ -15,36 +15,25 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.accelerator import ModelCache, best_device
+from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
     as_rgb_uint8,
-    register_text_to_image,
 )
 
 logger = logging.getLogger(__name__)
 
-PIPELINES = ModelCache()
-
-
-def _dtype(name: str | None, device: str):
-    import torch
-
-    if not name or name == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    if not hasattr(torch, name):
-        raise TextToImageError(f"torch_dtype {name!r} is not a torch dtype (try float16, bfloat16, float32)")
-    return getattr(torch, name)
+PIPELINES = ModelCache("text_to_image.diffusers", scope="step")  # the scene images step only
 
 
 def load_pipeline(model_path: str, pipeline_class: str = "AutoPipelineForText2Image", device: str = "auto",
-                  torch_dtype: str | None = "auto", variant: str | None = None, cpu_offload: bool = False):
+                  dtype: str | None = "auto", variant: str | None = None, cpu_offload: bool = False):
     """The pipeline at ``model_path``, loaded once per process (keyed by path, class, device, dtype)."""
     import diffusers
 
     device = best_device(device)
-    key = (os.path.abspath(model_path), pipeline_class, device, str(torch_dtype), variant, bool(cpu_offload))
+    key = (os.path.abspath(model_path), pipeline_class, device, str(dtype), variant, bool(cpu_offload))
 
     def load():
         cls = getattr(diffusers, pipeline_class, None)
@@ -53,7 +42,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "AutoPipelineForText2Im
                 f"diffusers has no pipeline class {pipeline_class!r} (scene_generation.image.pipeline_class); "
                 "use e.g. FluxPipeline, StableDiffusionXLPipeline or AutoPipelineForText2Image")
         logger.info("loading %s from %s on %s", pipeline_class, model_path, device)
-        kwargs: dict[str, Any] = {"dtype": _dtype(torch_dtype, device)}
+        kwargs: dict[str, Any] = {"dtype": torch_dtype(dtype, device, "scene_generation.image.dtype")}
         if variant:
             kwargs["variant"] = variant
         pipe = cls.from_pretrained(model_path, local_files_only=True, **kwargs)
@@ -73,16 +62,15 @@ def unload_pipelines() -> int:
     return PIPELINES.unload()
 
 
-@register_text_to_image("diffusers")
 class DiffusersTextToImage:
     name = "diffusers"
 
     def __init__(self, model_path: str, pipeline_class: str = "AutoPipelineForText2Image",
-                 device: str = "auto", torch_dtype: str | None = "auto", variant: str | None = None,
+                 device: str = "auto", dtype: str | None = "auto", variant: str | None = None,
                  cpu_offload: bool = False, num_inference_steps: int = 28, guidance_scale: float | None = 3.5,
                  size_multiple: int = 16, call_args: dict[str, Any] | None = None) -> None:
         self.model_path = str(model_path)
-        self.load_args = {"pipeline_class": pipeline_class, "device": device, "torch_dtype": torch_dtype,
+        self.load_args = {"pipeline_class": pipeline_class, "device": device, "dtype": dtype,
                           "variant": variant, "cpu_offload": cpu_offload}
         self.num_inference_steps = int(num_inference_steps)
         self.guidance_scale = guidance_scale

@@ -25,7 +25,6 @@ from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
     decode_bytes,
-    register_text_to_image,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,7 +59,6 @@ def _why_no_image(answer: dict) -> str:
     return "; ".join(p for p in parts if p) or "no candidates"
 
 
-@register_text_to_image("gemini")
 class GeminiImages:
     name = "gemini"
 

@@ -24,11 +24,9 @@ from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
     decode_bytes,
-    register_text_to_image,
 )
 
 
-@register_text_to_image("openai_images")
 class OpenAIImages:
     name = "openai_images"
 

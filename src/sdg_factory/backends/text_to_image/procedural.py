@@ -7,19 +7,14 @@ import numpy as np
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
-    register_text_to_image,
 )
 from sdg_factory.imaging.rooms import ARCHETYPES, render_scene
 
 
-@register_text_to_image("procedural")
 class ProceduralRooms:
     """Renders the request's archetype and variation tags; the prompt text is not read."""
 
     name = "procedural"
-
-    def __init__(self, **_: object) -> None:
-        pass
 
     def health_check(self) -> None:
         return None

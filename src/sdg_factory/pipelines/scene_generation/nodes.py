@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from tqdm.auto import tqdm
 
 from sdg_factory.backends.text_to_image import TextToImageRequest, build_text_to_image
-from sdg_factory.datasets.scene_history import COLUMNS
 from sdg_factory.paths import UnsafeNameError, check_segment
 from sdg_factory.pipelines.scene_generation.planning import (
     archetype_counts,
@@ -29,6 +27,11 @@ from sdg_factory.pipelines.scene_generation.prompts import PromptWriter, prompt_
 from sdg_factory.pipelines.scene_generation.settings import parse_time, scene_settings
 from sdg_factory.seeding import item_rng, item_seed
 
+if TYPE_CHECKING:
+    from pandas import DataFrame
+else:  # pandas (and the SQL history dataset) load with the history, not at start-up
+    DataFrame = Any
+
 logger = logging.getLogger(__name__)
 
 MARKER_SOURCE = "scene_generation"
@@ -38,7 +41,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def history_records(history: pd.DataFrame) -> list[dict]:
+def history_records(history: DataFrame) -> list[dict]:
     return [] if history is None or history.empty else history.to_dict("records")
 
 
@@ -46,7 +49,7 @@ def scene_id_for(run_name: str, index: int) -> str:
     return f"{check_segment(run_name, 'run_name')}-{index:03d}"
 
 
-def check_scene_ids_free(history: pd.DataFrame, run_name: str, scene_ids: list[str]) -> None:
+def check_scene_ids_free(history: DataFrame, run_name: str, scene_ids: list[str]) -> None:
     """A scene id of this run that the history already holds for another run (a name written
     by an older version that rewrote names, or one differing only in case) would replace
     that run's rows and folders: an error naming both runs."""
@@ -60,7 +63,7 @@ def check_scene_ids_free(history: pd.DataFrame, run_name: str, scene_ids: list[s
                 "so the earlier run's history rows and scenes/ folders are not replaced")
 
 
-def plan_batch(history: pd.DataFrame, scene_generation: dict, run_name: str, seed: int) -> dict:
+def plan_batch(history: DataFrame, scene_generation: dict, run_name: str, seed: int) -> dict:
     """Weighted archetypes corrected by the lookback window; variation tags toward the gaps."""
     settings = scene_settings(scene_generation)
     check_segment(run_name, "run_name")
@@ -95,7 +98,7 @@ def plan_batch(history: pd.DataFrame, scene_generation: dict, run_name: str, see
     }
 
 
-def diversify_prompts(plan: dict, history: pd.DataFrame, scene_generation: dict) -> list[dict]:
+def diversify_prompts(plan: dict, history: DataFrame, scene_generation: dict) -> list[dict]:
     """One prompt per planned scene whose hash is new in the lookback window."""
     settings = scene_settings(scene_generation)
     past = [r for r in history_records(history)
@@ -158,9 +161,13 @@ def image_status(loader: Any) -> tuple[bool, str]:
     return True, ""
 
 
-def record_history(prompts: list[dict], images: dict[str, Any], history: pd.DataFrame,
-                   scene_generation: dict) -> tuple[pd.DataFrame, list[dict]]:
+def record_history(prompts: list[dict], images: dict[str, Any], history: DataFrame,
+                   scene_generation: dict) -> tuple[DataFrame, list[dict]]:
     """One history row per scene; ``success`` only for a scene whose image is on disk and decodes."""
+    import pandas as pd
+
+    from sdg_factory.datasets.scene_history import COLUMNS
+
     settings = scene_settings(scene_generation)
     if settings.dry_run:
         return pd.DataFrame(columns=list(COLUMNS)), []

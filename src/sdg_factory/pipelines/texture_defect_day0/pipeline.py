@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Pipeline, node
@@ -15,16 +14,8 @@ STAGING = ["anomaly_staging_images", "anomaly_staging_cad_masks", "anomaly_stagi
 OUTPUTS = ["anomaly_images", "anomaly_masks", "anomaly_labels", "anomaly_summary"]
 
 
-def clean_crops_input() -> str:
-    """The restyled crops (``augmented_crops``, augment-image-edit) when that stage is installed;
-    the usd2roi ``normal_img`` crops otherwise."""
-    try:
-        importlib.import_module("sdg_factory.pipelines.pcba_restyle")
-    except ModuleNotFoundError as exc:
-        if exc.name != "sdg_factory.pipelines.pcba_restyle":
-            raise
-        return "roi_crops"
-    return "augmented_crops"
+#: the clean ROIs the defects are painted on: the restyled crops (augment-image-edit)
+CLEAN_CROPS = "augmented_crops"
 
 
 def preflight_node(mode: str, checkpoint: str):
@@ -37,7 +28,7 @@ def preflight_node(mode: str, checkpoint: str):
 
 def staging_node():
     return node(stage_anomalygen_inputs,
-                ["anomaly_preflight", clean_crops_input(), "roi_crops", "pcb_raw_submasks", "crop_semantic_labels"],
+                ["anomaly_preflight", CLEAN_CROPS, "roi_crops", "pcb_raw_submasks", "crop_semantic_labels"],
                 STAGING, name="stage_anomalygen_inputs")
 
 
