@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.config_keys import check_keys
+from sdg_factory.backends.registry import check_keys
 from sdg_factory.imaging.bare_board import (
     DEFECT_TYPES,
     DesignRules,
