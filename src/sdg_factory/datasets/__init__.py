@@ -12,6 +12,7 @@ from sdg_factory.datasets.jsonl import JSONLinesDataset
 from sdg_factory.datasets.metrics_json import MetricsJSONDataset
 from sdg_factory.datasets.npy import NpyDataset
 from sdg_factory.datasets.partitioned import PartitionedDataset, PartitionedTableDataset
+from sdg_factory.datasets.registered_edits import RegisteredEditsDataset
 from sdg_factory.datasets.render_folder import ReplicatorRenderFolderDataset
 from sdg_factory.datasets.roi_crops import RoiCropDataset
 from sdg_factory.datasets.usd import UsdStageDataset
@@ -26,6 +27,7 @@ __all__ = [
     "PartitionFailuresError",
     "PartitionedDataset",
     "PartitionedTableDataset",
+    "RegisteredEditsDataset",
     "ReplicatorRenderFolderDataset",
     "RoiCropDataset",
     "UsdStageDataset",
