@@ -94,3 +94,93 @@ def test_registration_in_the_pool_tasks_writes_the_bytes_of_the_serial_pass(tmp_
     assert (tmp_path / "before.jsonl").read_bytes() == (tmp_path / "after.jsonl").read_bytes()
     assert after.failed_partitions() == [rois[4].partition_id]
     RUN_FAILURES.drain()
+
+
+# --- step 6 annotation as it was: eager, batched in the node's process ------------------------
+def _reference_annotate(source, annotator, min_area, splits):
+    from sdg_factory.imaging.yolo_labels import yolo_label_lines
+    from sdg_factory.pipelines.reference_object.nodes import _yolo_item
+
+    stems, labels = sorted(source), {}
+    for start in range(0, len(stems), annotator.batch_size):
+        chunk = stems[start:start + annotator.batch_size]
+        for stem, mask in zip(chunk, annotator.annotate([source[s]()["image"] for s in chunk])):
+            labels[stem] = "\n".join(yolo_label_lines(mask, 0, min_area=min_area))
+    return {f"{splits[s]}/{s}": functools.partial(_yolo_item, source[s], labels[s]) for s in stems}
+
+
+def _scene(k: int, size: int = 96) -> dict:
+    rng = np.random.default_rng(k)
+    image = rng.integers(60, 200, (size, size, 3), dtype=np.uint8)
+    mask = np.zeros((size, size), np.uint8)
+    cv2.circle(mask, (30 + 7 * k, 40 + 5 * (k % 3)), 14, 255, -1)
+    image[mask > 0] = (200, 30, 40)
+    return {"image": image, "mask": mask if k % 2 == 0 else None}
+
+
+def test_annotation_in_the_pool_tasks_writes_the_bytes_of_the_batched_node(tmp_path):
+    from sdg_factory.backends.annotation import build_annotator
+    from sdg_factory.datasets.masked_images import MaskedImageFolder
+    from sdg_factory.datasets.yolo import YoloItems, YoloSegDataset
+    from sdg_factory.pipelines.reference_object.nodes import annotate_dataset
+
+    reference = np.full((64, 64, 3), 255, np.uint8)
+    reference_mask = np.zeros((64, 64), np.uint8)
+    cv2.circle(reference_mask, (32, 32), 16, 255, -1)
+    reference[reference_mask > 0] = (200, 30, 40)
+    scenes = MaskedImageFolder(path=str(tmp_path / "scenes"), progress=False)
+    scenes.save({f"scene_{k}": _scene(k) for k in range(10)})
+    params = {"object_name": "part", "enable_annotation": True, "enable_qwen_augmentation": False,
+              "split_ratio": 0.7, "annotation": {"backend": "classical", "batch_size": 4, "min_part_area": 12}}
+    now = annotate_dataset(scenes.load(), {}, reference, reference_mask, params, seed=3)
+    assert all(isinstance(v, functools.partial) and v.func.__name__ == "_annotated_item" for v in now.items.values())
+    splits = dict(pid.split("/")[::-1] for pid in now.items)
+    annotator = build_annotator({"backend": "classical", "batch_size": 4}, reference, reference_mask)
+    before = YoloItems(["part"], _reference_annotate(scenes.load(), annotator, 12.0, splits))
+    YoloSegDataset(path=str(tmp_path / "before"), progress=False).save(before)
+    YoloSegDataset(path=str(tmp_path / "after"), progress=False,
+                   executor={"type": "processes", "max_workers": 2}).save(now)
+
+    def tree(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")}
+
+    labelled = [v for k, v in tree(tmp_path / "before").items() if k.endswith(".txt") and v]
+    assert len(labelled) >= 8  # the annotator found the part in most scenes
+    assert tree(tmp_path / "before") == tree(tmp_path / "after")
+
+
+# --- the combine steps as they were: every item decoded and re-encoded ------------------------
+def test_combined_folders_copy_the_bytes_that_re_encoding_wrote(tmp_path):
+    from sdg_factory.datasets.masked_images import MaskedImageFolder
+    from sdg_factory.datasets.yolo import YoloItems, YoloSegDataset
+
+    items = {f"s{k}": _scene(k) for k in range(4)}
+    items["rgba"] = {"image": np.dstack([_scene(5)["image"], np.full((96, 96), 200, np.uint8)]), "mask": None}
+    items["gray"] = {"image": _scene(6)["image"][..., 0], "mask": _scene(6)["mask"]}
+    source = MaskedImageFolder(path=str(tmp_path / "src"), progress=False)
+    source.save(items)
+    copied = MaskedImageFolder(path=str(tmp_path / "copied"), progress=False,
+                               executor={"type": "processes", "max_workers": 2})
+    copied.save(source.load())
+    decoded = MaskedImageFolder(path=str(tmp_path / "decoded"), progress=False)
+    decoded._copy_item = None  # the old path: load (decode) then save (encode)
+    decoded.save(source.load())
+
+    yolo = YoloSegDataset(path=str(tmp_path / "ysrc"), progress=False)
+    yolo.save(YoloItems(["part"], {"train/a": {"image": items["s0"]["image"], "label": "0 0.1 0.1 0.2 0.2"},
+                                   "val/b": {"image": items["s1"]["image"], "label": ""}}))
+    ycopied, ydecoded = (YoloSegDataset(path=str(tmp_path / n), progress=False) for n in ("ycopied", "ydecoded"))
+    ydecoded._copy_item = None
+    ycopied.save(yolo.load())
+    ydecoded.save(yolo.load())
+
+    for a, b in (("copied", "decoded"), ("ycopied", "ydecoded")):
+        left = {str(p.relative_to(tmp_path / a)): p.read_bytes() for p in sorted((tmp_path / a).rglob("*"))
+                if p.is_file() and not p.name.startswith(".")}
+        right = {str(p.relative_to(tmp_path / b)): p.read_bytes() for p in sorted((tmp_path / b).rglob("*"))
+                 if p.is_file() and not p.name.startswith(".")}
+        assert left and left == right, a
+    # the copy was taken where it is exact, and only there
+    assert (tmp_path / "copied" / "s0.png").read_bytes() == (tmp_path / "src" / "s0.png").read_bytes()
+    assert (tmp_path / "copied" / "rgba.png").read_bytes() != (tmp_path / "src" / "rgba.png").read_bytes()
