@@ -152,6 +152,20 @@ def run() -> dict:
         "or changed under data/ meanwhile. Timed by before/after node and dataset hooks that only "
         "benchmarks/profile_run.py registers.",
     ]
+    notes += [
+        "What the first profile (2026-12-01, before issue 18's changes, machine under load ~10) showed and "
+        "what was done: reference_object.step6_annotation took 72% of all node time, annotating every "
+        "image serially in the node's process before a serial save -> the classical annotator now runs in "
+        "the pool task that writes each YOLO item (GrabCut seeded per image, so a label no longer depends "
+        "on the order or the worker); step5_combine and step7_combine decoded and re-encoded every image "
+        "serially to copy it into the combined folder -> the files are copied byte for byte (the bytes "
+        "re-encoding wrote; tested), through the pool; pcba_restyle's registration ran serially in the "
+        "node with each edit decoded twice -> registered in the pool tasks that write augment/crop; Dask "
+        "tasks of 0.1 s renders -> batched; the parameters were read and merged by OmegaConf once per "
+        "ask (twice or more per run) -> once per session.",
+        "Start-up (imports, bootstrap, catalog) is issue 18's other part (start-up imports); an unchanged "
+        "re-run's cost is the node-level skipping (rerun_hooks); both are measured here, not changed.",
+    ]
     if rerun is not None:
         notes.append(f"Unchanged re-run: {rerun['process_wall_s']:.1f} s, of which nodes "
                      f"{sum(n['wall_s'] for n in rerun['nodes']):.1f} s and start-up "
