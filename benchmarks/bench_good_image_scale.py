@@ -36,6 +36,7 @@ def run() -> dict:
         try:
             project = project_copy(work / "project")
             _resize_board(project, x, y)
+            profiled_run(project, work / "setup.json", "pcba_setup")  # publishes the boards (not counted)
             figures[(x, y)] = profiled_run(project, work / "profile.json", "good_image")
             figures[(x, y)]["rois"] = len(list((project / "data").rglob("augment/crop/*/*/*.png")))
         finally:

@@ -58,7 +58,7 @@ def profiled_run(project: Path, out: Path, pipeline: str = "__default__") -> dic
     profile = json.loads(out.read_text())
     profile["process_wall_s"] = wall
     profile["process_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    profile["peak_rss_mb"] = after.ru_maxrss / 1024
+    profile.setdefault("peak_rss_mb", after.ru_maxrss / 1024)
     return profile
 
 

@@ -167,6 +167,9 @@ def main(project: str, out: str, pipeline: str = "__default__") -> None:
         "nodes": timer.nodes,
         "pipelines_of": pipelines,
         "cpu_s": cpu_seconds() - cpu_start,
+        # the largest process of this run: this one or a pool worker it reaped (ru_maxrss is in KiB)
+        "peak_rss_mb": max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024,
         "wall_s": t_end - T0,
         "run_s": t_run - t_session,
     }
