@@ -5,7 +5,8 @@ A benchmark module ``benchmarks/bench_<name>.py`` defines ``run() -> dict`` retu
     {"title": "...", "what": "one paragraph: the work and the peer",
      "rows": [{"case": "...", "ours": 12.3, "peer": 4.5, "unit": "ROIs/s",
                "ratio": 2.7, "target": ">= 0.5"}],
-     "notes": ["..."]}
+     "notes": ["..."],
+     "tables": [{"title": "...", "columns": [...], "rows": [[...]]}]}   # optional
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ def render_report() -> Path:
             lines.append("| " + " | ".join(_fmt(row.get(k)) for k in
                                              ("case", "ours", "peer", "unit", "ratio", "target")) + " |")
         lines.append("")
+        for table in result.get("tables", []):
+            lines += [f"**{table['title']}**", "", "| " + " | ".join(table["columns"]) + " |",
+                      "|" + "---|" * len(table["columns"])]
+            lines += ["| " + " | ".join(map(str, row)) + " |" for row in table["rows"]]
+            lines.append("")
         for note in result.get("notes", []):
             lines.append(f"- {note}")
         m = result.get("machine", {})

@@ -1,7 +1,6 @@
 """Project settings: the config loader (soft-merged environments) and the hooks."""
 
-from kedro.config import OmegaConfigLoader
-
+from sdg_factory.config_loader import CachingOmegaConfigLoader
 from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
 from sdg_factory.parameter_checks import ParameterCheckHooks
 from sdg_factory.redaction import install_log_redaction
@@ -16,7 +15,7 @@ install_log_redaction()  # every log record of a run is scrubbed of credentials 
 HOOKS = (FailureSummaryHooks(), ProvenanceHooks(), FingerprintHooks(), ModelMemoryHooks(), RunLockHooks(),
          ParameterCheckHooks())
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_CLASS = CachingOmegaConfigLoader  # OmegaConfigLoader reading each kind of file once
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

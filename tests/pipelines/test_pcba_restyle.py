@@ -9,11 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from sdg_factory.datasets import ImageDataset, JSONLinesDataset, PartitionedDataset
+from sdg_factory.datasets import (ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset,
+                                  RegisteredEditsDataset)
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.datasets.image import decode_image
 from sdg_factory.imaging.restyle import RestyleStyle
-from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
 from tests.backends.fake_image_edit_server import FakeImageEditServer
 from tests.imaging.test_restyle import srgb_to_lab
 from tests.kedro_runner import run_pipeline
@@ -54,9 +55,12 @@ def test_an_edit_that_changed_the_geometry_is_rejected_not_written(tmp_path):
     # a "model" that drew something else for ROI 1
     noise = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
     _folder(tmp_path, "edited", skip_existing=False).save({rois[1].partition_id: noise})
-    outputs, records = register_edits(edited.load(), loaders, CLASSICAL["registration"])
-    crops = _folder(tmp_path, "crop")
-    crops.save(outputs)
+    crops = RegisteredEditsDataset(path=str(tmp_path / "crop"), progress=False,
+                                   executor={"type": "processes", "max_workers": 2})
+    crops.save(register_edits(edited.load(), loaders, CLASSICAL["registration"]))  # registered in the pool
+    items = PartitionedDataset(path=str(tmp_path / "crop" / ".registration"), dataset=JSONDataset,
+                               filename_suffix=".json").load()
+    records = registration_records(crops.load(), items)
     assert [r["accepted"] for r in records] == [True, False]
     assert sorted(crops.load()) == [rois[0].partition_id]
     assert crops.failed_partitions() == [rois[1].partition_id]

@@ -23,6 +23,7 @@ _EXPORTS = {
     "PartitionFailuresError": "failures",
     "PartitionedDataset": "partitioned",
     "PartitionedTableDataset": "partitioned",
+    "RegisteredEditsDataset": "registered_edits",
     "ReplicatorRenderFolderDataset": "render_folder",
     "RoiCropDataset": "roi_crops",
     "UsdStageDataset": "usd",

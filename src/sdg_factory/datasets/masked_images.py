@@ -16,8 +16,9 @@ from typing import Any
 
 from kedro_datasets._typing import ImagePreview
 
-from sdg_factory.datasets.image import decode_image, encode_image
 from sdg_factory.datasets._fs import is_hidden
+from sdg_factory.datasets._png import png_kind
+from sdg_factory.datasets.image import decode_image, encode_image
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 
 MASK_DIR = "masks"
@@ -66,6 +67,29 @@ class MaskedImageFolder(BasePartitionsDataset):
             self._fs.rm(self._mask(pid))
         ext = ".jpg" if self._suffix in (".jpg", ".jpeg") else ".png"
         self._write_bytes(pid + self._suffix, encode_image(value["image"], ext))
+        return self._files_of(pid)
+
+    def _copy_item(self, pid: str, value: Any) -> list[str] | None:
+        """Save the loader of the same item of another ``MaskedImageFolder`` (a combined folder
+        made of others) by copying its files: the bytes that decoding and re-encoding them would
+        write (8-bit RGB image, 8-bit gray mask, PNG), without the round trip. None: not such a loader."""
+        source = getattr(value, "source", None)
+        if (type(source) is not type(self) or getattr(value, "pid", None) != pid
+                or self._suffix != ".png" or source._suffix != ".png"):
+            return None
+        with source._fs.open(source._image(pid), "rb") as handle:
+            image = handle.read()
+        mask = None
+        if source._fs.exists(source._mask(pid)):
+            with source._fs.open(source._mask(pid), "rb") as handle:
+                mask = handle.read()
+        if png_kind(image) != "rgb8" or (mask is not None and png_kind(mask) != "gray8"):
+            return None  # a load would convert it: take the decoding path
+        if mask is not None:
+            self._write_bytes(posixpath.join(MASK_DIR, pid + ".png"), mask)
+        elif self._fs.exists(self._mask(pid)):
+            self._fs.rm(self._mask(pid))
+        self._write_bytes(pid + self._suffix, image)
         return self._files_of(pid)
 
     def preview(self, limit: int = 16, tile: int = 128) -> ImagePreview:

@@ -61,6 +61,9 @@ def _write_job(dataset: BasePartitionsDataset, pid: str, value: Any) -> list[str
 
     Returns the files (relative to the dataset's folder) that the partition consists of."""
     refresh(dataset._fs)  # a long-lived worker's listings may predate other workers' writes
+    copy = getattr(dataset, "_copy_item", None)  # an item of another folder of the same layout:
+    if copy is not None and (copied := copy(pid, value)) is not None:  # its files, byte for byte
+        return copied
     if callable(value):
         value = value()
     written = dataset._write_partition(pid, value)

@@ -24,6 +24,7 @@ import yaml
 from kedro.io import DatasetError
 from kedro_datasets._typing import ImagePreview
 
+from sdg_factory.datasets._png import png_kind
 from sdg_factory.datasets.image import decode_image, encode_image
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 from sdg_factory.fingerprints.context import UNCHANGED
@@ -93,13 +94,41 @@ class YoloSegDataset(BasePartitionsDataset):
         image_rel, label_rel = self._files(pid)
         return self._fs.exists(self._join(image_rel)) and self._fs.exists(self._join(label_rel))
 
-    def _write_partition(self, pid: str, value: Any) -> list[str]:
+    def _clear_other_splits(self, pid: str) -> None:
         split, stem = self._split(pid)
         for other in SPLITS:
             if other != split:
                 for rel in self._files(f"{other}/{stem}"):
                     if self._fs.exists(self._join(rel)):
                         self._fs.rm(self._join(rel))
+
+    def _copy_item(self, pid: str, value: Any) -> list[str] | None:
+        """Save the loader of the same item of another ``YoloSegDataset`` (the combined dataset
+        of step 7) by copying its image and label: the bytes that decoding and re-encoding them
+        would write (8-bit RGB PNG, a label ending in a newline), without the round trip."""
+        source = getattr(value, "source", None)
+        if (type(source) is not type(self) or getattr(value, "pid", None) != pid
+                or self._image_suffix != ".png" or source._image_suffix != ".png"):
+            return None
+        image_src, label_src = source._files(pid)
+        with source._fs.open(source._join(image_src), "rb") as handle:
+            image = handle.read()
+        with source._fs.open(source._join(label_src), "rb") as handle:
+            label = handle.read()
+        try:
+            label.decode()
+        except UnicodeDecodeError:
+            return None
+        if png_kind(image) != "rgb8" or (label and not label.endswith(b"\n")):
+            return None  # a load and save would convert it: take the decoding path
+        self._clear_other_splits(pid)
+        image_rel, label_rel = self._files(pid)
+        self._write_bytes(image_rel, image)
+        self._write_bytes(label_rel, label)
+        return [image_rel, label_rel]
+
+    def _write_partition(self, pid: str, value: Any) -> list[str]:
+        self._clear_other_splits(pid)
         image_rel, label_rel = self._files(pid)
         ext = ".jpg" if self._image_suffix in (".jpg", ".jpeg") else ".png"
         self._write_bytes(image_rel, encode_image(value["image"], ext))

@@ -50,8 +50,14 @@ class Manifest:
         return {rel for pid in keys for rel in self.items[pid].get("files", {})}
 
     def owner_of(self) -> dict[str, str]:
-        """``{file: item id}`` for every file the manifest records."""
-        return {rel: pid for pid, item in self.items.items() for rel in item.get("files", {})}
+        """``{file: item id}`` for every file the manifest records (built once: an input's
+        items all look their files up in it, so a big folder must not rebuild it per item)."""
+        owners = self.__dict__.get("_owners")
+        if owners is None or owners[0] != len(self.items):
+            owners = (len(self.items), {rel: pid for pid, item in self.items.items()
+                                        for rel in item.get("files", {})})
+            self.__dict__["_owners"] = owners
+        return owners[1]
 
 
 def intact(item: dict, stats: dict[str, tuple[int, float]]) -> bool:

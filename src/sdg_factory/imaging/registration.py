@@ -46,6 +46,17 @@ class Registration:
         return asdict(self)
 
 
+@dataclass
+class RegisteredEdit:
+    """An edit aligned with its crop, or the reason it was not (``image`` is then ``None``),
+    with its registration ``record`` (partition, transform, score): what one registration task
+    hands to the dataset that writes ``augment/crop`` and its per-ROI records."""
+
+    image: np.ndarray | None
+    record: dict
+    rejected: str | None = None
+
+
 def gradient_map(image: np.ndarray, blur_sigma: float = 1.0) -> np.ndarray:
     """Smoothed gradient magnitude of the image's luminance, float32, zero-mean unit-std."""
     image = np.asarray(image)

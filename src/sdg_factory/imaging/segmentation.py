@@ -287,6 +287,9 @@ def annotate_with_reference(model: ReferenceModel, image: np.ndarray, iterations
     seeds[(post > threshold) & (seeds == cv2.GC_PR_BGD)] = cv2.GC_PR_FGD
     core = cv2.erode(blob.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     seeds[core & (post > 0.8)] = cv2.GC_FGD
+    # GrabCut seeds its colour models from OpenCV's per-thread RNG: without this, a mask depended
+    # on what the process had drawn before (the images annotated before it, which pool worker)
+    cv2.setRNGSeed(0)
     mask = _grabcut(image, seeds, iterations)
     mask = clean_mask(mask, min_fraction=0.03)
     return (mask * 255).astype(np.uint8)

@@ -9,6 +9,7 @@ from sdg_factory.imaging.segmentation import ReferenceModel, annotate_with_refer
 
 class ClassicalAnnotator:
     name = "classical"
+    per_image = True  # each image on its own (no batching gain): the step annotates in its pool tasks
 
     def __init__(self, reference_image: np.ndarray, reference_mask: np.ndarray, batch_size: int = 8,
                  grabcut_iterations: int = 4) -> None:

@@ -3,7 +3,7 @@
 ``usd2roi-components/crop/<MAT>/<cell>/normal_img/<NNNN>.png`` goes through the chosen
 image-edit backend (the Qwen OVSL2SL endpoint in the document; the classical photometric
 restyle by default) into ``augment/edited/``; each edit is then registered back onto its crop
-and written to ``augment/crop/<MAT>/<cell>/<NNNN>.png``, pixel-aligned with
+(in the same pool tasks that write it) and written to ``augment/crop/<MAT>/<cell>/<NNNN>.png``, pixel-aligned with
 ``cad_mask/<NNNN>_cad_mask.png``. Every ROI is a lazy partition: a failing one is recorded in
 the failure manifest and a re-run with the same ``run_name`` retries only what is missing.
 """
@@ -16,12 +16,11 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from sdg_factory.fingerprints import per_item
 from sdg_factory.backends.image_edit import EditRequest, ImageEditError, ImageEditor, build_image_editor
 from sdg_factory.cookbooks import CookbookError, require
-from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
+from sdg_factory.imaging.registration import RegisteredEdit, register, warp_to_reference
 from sdg_factory.pcb.roi import Roi
 from sdg_factory.redaction import redact_url
 from sdg_factory.seeding import item_seed
@@ -98,37 +97,45 @@ def register_edits(
     edited_crops: dict[str, Callable[[], np.ndarray]],
     roi_crops: dict[str, Callable[[], Roi]],
     registration: dict[str, Any],
-) -> tuple[dict[str, Callable[[], np.ndarray]], list[dict]]:
-    """Align every edit with its input crop; record the recovered transform per ROI.
+) -> dict[str, Callable[[], RegisteredEdit]]:
+    """Align every edit with its input crop (lazily: one task per ROI on the executor's workers).
 
-    An edit that cannot be aligned (score below ``min_score``) is not written: its partition
-    fails with the reason, so ``augment/crop`` never holds an image off its ``cad_mask``.
+    Each task registers the edit, records the recovered transform and resamples the edit into
+    the crop's frame. An edit that cannot be aligned (score below ``min_score``) is not written:
+    its partition fails with the reason, so ``augment/crop`` never holds an image off its
+    ``cad_mask``; its record still says why (:func:`registration_records`).
     """
     options = dict(registration)
     min_score = float(options.pop("min_score", 0.0))
-    outputs, records = {}, []
-    for pid in tqdm(sorted(edited_crops), desc="registration", unit="ROI", mininterval=0.5, leave=False):
+    outputs = {}
+    for pid in sorted(edited_crops):
         if pid not in roi_crops:
             logger.warning("augment/edited/%s has no input crop any more; skipped", pid)
             continue
-        roi = roi_crops[pid]()
-        _, found = register(edited_crops[pid](), roi.normal_img[..., :3], **options)
-        accepted = found.score >= min_score
-        records.append({"partition": pid, "material": roi.material, "cell": roi.cell, "stem": roi.stem,
-                        "class_name": roi.class_name, "accepted": accepted, **found.to_record()})
-        outputs[pid] = partial(aligned_edit, edited_crops[pid], found.matrix, found.method,
-                               None if accepted else f"registration score {found.score} < min_score {min_score}")
-    return outputs, records
+        outputs[pid] = partial(register_edit, edited_crops[pid], roi_crops[pid], options, min_score)
+    return outputs
 
 
-def aligned_edit(load_edit: Callable[[], np.ndarray], matrix: list, method: str, rejected: str | None) -> np.ndarray:
-    """The edit resampled into the crop's frame (the transform found by :func:`register_edits`)."""
-    if rejected:
-        raise RegistrationError(
-            f"{rejected}: the edit does not match the crop's geometry. Delete its file under "
-            "augment/edited/ to have it edited again on the next run."
-        )
+def register_edit(load_edit: Callable[[], np.ndarray], load_roi: Callable[[], Roi], options: dict,
+                  min_score: float) -> RegisteredEdit:
+    """One ROI: its edit (decoded once) registered onto its crop and resampled into its frame."""
+    roi = load_roi()
     edited = load_edit()
-    if method == "identity":
-        return edited
-    return warp_to_reference(edited, np.asarray(matrix, np.float32), (edited.shape[1], edited.shape[0]))
+    _, found = register(edited, roi.normal_img[..., :3], **options)
+    accepted = found.score >= min_score
+    record = {"partition": roi.partition_id, "material": roi.material, "cell": roi.cell, "stem": roi.stem,
+              "class_name": roi.class_name, "accepted": accepted, **found.to_record()}
+    if not accepted:
+        return RegisteredEdit(None, record, f"registration score {found.score} < min_score {min_score}")
+    if found.method == "identity":
+        return RegisteredEdit(edited, record)
+    matrix = np.asarray(found.matrix, np.float32)  # the recorded (rounded) transform
+    return RegisteredEdit(warp_to_reference(edited, matrix, (edited.shape[1], edited.shape[0])), record)
+
+
+def registration_records(augmented_crops: dict[str, Callable], registration_items: dict[str, Callable[[], dict]]
+                         ) -> list[dict]:
+    """One record per registered ROI (its transform, score and whether it was accepted), read
+    from the records the registration tasks wrote beside ``augment/crop`` (``augmented_crops``
+    is an input so that this runs after them)."""
+    return [registration_items[pid]() for pid in sorted(registration_items)]

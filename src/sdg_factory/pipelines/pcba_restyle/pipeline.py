@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -18,8 +18,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 register_edits,
                 inputs=["edited_crops", "roi_crops", "params:pcba_restyle.registration"],
-                outputs=["augmented_crops", "restyle_registration"],
+                outputs="augmented_crops",
                 name="register_to_crop",
+            ),
+            node(
+                registration_records,
+                inputs=["augmented_crops", "restyle_registration_items"],
+                outputs="restyle_registration",
+                name="record_registration",
             ),
         ]
     )

@@ -263,12 +263,23 @@ def _yolo_item(loader, label: str) -> dict:
     return {"image": loader()["image"], "label": label}
 
 
+def _annotated_item(annotator, loader, min_area: float) -> dict:
+    """One image annotated where it is written (a pool task): decoded once, segmented, labelled."""
+    image = loader()["image"]
+    mask = annotator.annotate([image])[0]
+    return {"image": image, "label": "\n".join(yolo_label_lines(mask, 0, min_area=min_area))}
+
+
 NODE_ANNOTATION_KEYS = ("min_part_area",)  # read by the step itself, not by the annotator
 
 
 def annotate_dataset(scene_dataset: dict, combined_images: dict, input_image: np.ndarray,
                      reference_mask: np.ndarray, params: dict, seed: int) -> YoloItems:
-    """Step 6: segment the object in every image from the reference → YOLO-seg train/val."""
+    """Step 6: segment the object in every image from the reference → YOLO-seg train/val.
+
+    An annotator that segments each image on its own (``per_image``: the classical one) runs
+    lazily, in the tasks that write each item (the dataset's executor: a pool on 2 cores); one
+    that batches images (SAM2 on a GPU) annotates here, a batch at a time."""
     from sdg_factory.backends.annotation import build_annotator
 
     names = [params["object_name"]]
@@ -278,25 +289,25 @@ def annotate_dataset(scene_dataset: dict, combined_images: dict, input_image: np
     cfg = params["annotation"]
     annotator = build_annotator({k: v for k, v in cfg.items() if k not in NODE_ANNOTATION_KEYS},
                                 input_image, reference_mask)
+    min_area = float(cfg.get("min_part_area", 12))
     stems = sorted(source)
-    items, labels = {}, {}
-    batch = max(1, int(annotator.batch_size))
-    for start in tqdm(range(0, len(stems), batch), desc="annotation", unit="batch", leave=False):
-        chunk = stems[start:start + batch]
-        masks = annotator.annotate([source[s]()["image"] for s in chunk])
-        for stem, mask in zip(chunk, masks):
-            labels[stem] = "\n".join(yolo_label_lines(mask, 0, min_area=float(cfg.get("min_part_area", 12))))
     splits = {stem: _split_of(seed, stem, float(params["split_ratio"])) for stem in stems}
     if len(stems) >= 2 and "val" not in splits.values():  # never an empty validation split
         splits[max(stems, key=lambda s: item_seed(seed, f"split/{s}"))] = "val"
     if len(stems) >= 2 and "train" not in splits.values():
         splits[min(stems, key=lambda s: item_seed(seed, f"split/{s}"))] = "train"
-    for stem in stems:
-        items[f"{splits[stem]}/{stem}"] = partial(_yolo_item, source[stem], labels[stem])
-    empty = sum(1 for s in stems if not labels[s])
-    if empty:
-        logger.warning("annotation found no object in %d of %d image(s); they are kept as negatives", empty, len(stems))
-    return YoloItems(names, items)
+    if getattr(annotator, "per_image", False):
+        return YoloItems(names, {f"{splits[stem]}/{stem}": partial(_annotated_item, annotator, source[stem], min_area)
+                                 for stem in stems})
+    labels = {}
+    batch = max(1, int(annotator.batch_size))
+    for start in tqdm(range(0, len(stems), batch), desc="annotation", unit="batch", leave=False):
+        chunk = stems[start:start + batch]
+        masks = annotator.annotate([source[s]()["image"] for s in chunk])
+        for stem, mask in zip(chunk, masks):
+            labels[stem] = "\n".join(yolo_label_lines(mask, 0, min_area=min_area))
+    return YoloItems(names, {f"{splits[stem]}/{stem}": partial(_yolo_item, source[stem], labels[stem])
+                             for stem in stems})
 
 
 def annotation_report(yolo_dataset: YoloItems, scene_dataset: dict, combined_images: dict,
@@ -332,6 +343,9 @@ def annotation_report(yolo_dataset: YoloItems, scene_dataset: dict, combined_ima
         "images_without_object": sum(1 for i in images if i["id"] not in {a["image_id"] for a in annotations}),
         "iou": dict(sorted(per_image.items())),
     }
+    if report["images_without_object"]:
+        logger.warning("annotation found no object in %d of %d image(s); they are kept as negatives",
+                       report["images_without_object"], len(images))
     if report["mean_iou"] is not None:
         logger.info("annotation mean IoU against the known composite masks: %.3f (%d images)",
                     report["mean_iou"], len(per_image))

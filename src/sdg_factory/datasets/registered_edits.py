@@ -1,0 +1,80 @@
+"""``RegisteredEditsDataset``: restyled ROIs aligned with their crops, and each one's record.
+
+Saves :class:`~sdg_factory.imaging.registration.RegisteredEdit` values (lazily computed on the
+executor's workers, so registration runs in the pool tasks). Per partition ``<MAT>/<cell>/<NNNN>``::
+
+    <MAT>/<cell>/<NNNN>.png               the aligned edit (what loads, as ImageDataset would)
+    .registration/<MAT>/<cell>/<NNNN>.json   its registration record, written first
+
+An edit that was rejected (or whose registration failed) writes only its record, then fails its
+partition with the reason, so the folder never holds an image off its ``cad_mask``. Read the
+records with a :class:`PartitionedDataset` of JSON files at ``<path>/.registration``::
+
+    augmented_crops:
+      type: sdg_factory.datasets.RegisteredEditsDataset
+      path: ${globals:dig_url_root}/runs/demo/augment/crop
+      executor: {type: processes, max_workers: 2}
+    restyle_registration_items:
+      type: sdg_factory.datasets.PartitionedDataset
+      path: ${globals:dig_url_root}/runs/demo/augment/crop/.registration
+      dataset: sdg_factory.datasets.JSONDataset
+      filename_suffix: .json
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sdg_factory.datasets.image import ImageDataset
+from sdg_factory.datasets.partitioned import PartitionedDataset
+from sdg_factory.imaging.registration import RegisteredEdit, RegistrationError
+
+RECORDS_DIR = ".registration"
+
+
+class RegisteredEditsDataset(PartitionedDataset):
+    """See the module docstring."""
+
+    def __init__(self, *, path: str, **kwargs: Any) -> None:
+        kwargs.setdefault("dataset", ImageDataset)
+        kwargs.setdefault("filename_suffix", ".png")
+        super().__init__(path=path, **kwargs)
+        self._saving: set[str] = set()
+
+    def _record_file(self, pid: str) -> str:
+        return f"{RECORDS_DIR}/{pid}.json"
+
+    def _files_of(self, pid: str) -> list[str]:
+        return [*super()._files_of(pid), self._record_file(pid)]
+
+    def _write_partition(self, pid: str, value: Any) -> list[str]:
+        if not isinstance(value, RegisteredEdit):
+            raise TypeError(
+                f"RegisteredEditsDataset at '{self._path}' saves RegisteredEdit values (an aligned "
+                f"edit and its record); partition {pid!r} got {type(value).__name__}"
+            )
+        record = json.dumps(value.record, sort_keys=False).encode()
+        self._write_bytes(self._record_file(pid), record)
+        if value.rejected is not None:
+            raise RegistrationError(
+                f"{value.rejected}: the edit does not match the crop's geometry. Delete its file under "
+                "augment/edited/ to have it edited again on the next run."
+            )
+        return super()._write_partition(pid, value.image)
+
+    def save(self, data: dict[str, Any]) -> None:
+        self._saving = set(data) if isinstance(data, dict) else set()
+        try:
+            super().save(data)
+        finally:
+            self._saving = set()
+
+    def _remove_stale(self, old, stats: dict, items: dict[str, dict]) -> int:
+        # the record of an edit that failed in this save stays (beside no image): it says why
+        failed_now = {self._record_file(pid) for pid in self._saving if pid not in items}
+        return super()._remove_stale(old, {k: v for k, v in stats.items() if k not in failed_now}, items)
+
+    def _owned_files(self, stats: dict) -> set[str]:
+        # records of items no longer made are this dataset's too (their image may be gone)
+        return super()._owned_files(stats) | {rel for rel in stats if rel.startswith(RECORDS_DIR + "/")}

@@ -1,0 +1,186 @@
+"""The throughput work (issue 18) changes where things are computed, never the bytes written.
+
+Each test runs the code path as it was before an optimisation (kept here as a reference
+function) and the new one side by side, and compares every file they write byte for byte.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sdg_factory.datasets import (ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset,
+                                  RegisteredEditsDataset)
+from sdg_factory.datasets.failures import RUN_FAILURES
+from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
+from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
+from tests.restyle_fixtures import roi_loaders, synthetic_roi
+
+PARAMS = {
+    "cookbook": {"prompt": "OV to SL", "negative_prompt": "", "steps": 40, "guidance": 4.0, "seed": None},
+    "backends": {"classical": {"style": {"lab_mean": [45.0, 12.0, 25.0]}}},
+    "registration": {"max_shift_px": 8, "max_rotation_deg": 2.0, "min_score": 0.3},
+}
+
+
+# --- the registration pass as it was: serial, in the node's process, edit decoded twice -------
+def _reference_register_edits(edited_crops, roi_crops, registration):
+    options = dict(registration)
+    min_score = float(options.pop("min_score", 0.0))
+    outputs, records = {}, []
+    for pid in sorted(edited_crops):
+        roi = roi_crops[pid]()
+        _, found = register(edited_crops[pid](), roi.normal_img[..., :3], **options)
+        accepted = found.score >= min_score
+        records.append({"partition": pid, "material": roi.material, "cell": roi.cell, "stem": roi.stem,
+                        "class_name": roi.class_name, "accepted": accepted, **found.to_record()})
+        outputs[pid] = functools.partial(_reference_aligned_edit, edited_crops[pid], found.matrix, found.method,
+                                         None if accepted else "rejected")
+    return outputs, records
+
+
+def _reference_aligned_edit(load_edit, matrix, method, rejected):
+    if rejected:
+        raise RegistrationError(rejected)
+    edited = load_edit()
+    if method == "identity":
+        return edited
+    return warp_to_reference(edited, np.asarray(matrix, np.float32), (edited.shape[1], edited.shape[0]))
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.png"))}
+
+
+def test_registration_in_the_pool_tasks_writes_the_bytes_of_the_serial_pass(tmp_path):
+    RUN_FAILURES.drain()
+    rois = [synthetic_roi(i, size=(72, 96), cell=f"x{i % 2}_y0") for i in range(6)]
+    loaders = roi_loaders(rois)
+    edited = PartitionedDataset(path=str(tmp_path / "edited"), dataset=ImageDataset, filename_suffix=".png",
+                                progress=False)
+    edited.save(restyle_rois(loaders, "classical", "", "m", PARAMS, run_seed=5)[0])
+    # make the "model" move two parts (a shift, a small turn) and redraw one: every registration path
+    moved = {}
+    for k, angle, dx in ((1, 0.0, 3.0), (3, 1.2, -2.0)):
+        image = edited.load()[rois[k].partition_id]()
+        matrix = cv2.getRotationMatrix2D((48, 36), angle, 1.0)
+        matrix[0, 2] += dx
+        moved[rois[k].partition_id] = cv2.warpAffine(image, matrix, (96, 72), borderMode=cv2.BORDER_REFLECT)
+    moved[rois[4].partition_id] = np.random.default_rng(0).integers(0, 255, (72, 96, 3), dtype=np.uint8)
+    PartitionedDataset(path=str(tmp_path / "edited"), dataset=ImageDataset, filename_suffix=".png",
+                       progress=False, skip_existing=False).save(moved)
+
+    # before: the serial pass, then a serial save of the aligned edits, records from the node
+    outputs, records = _reference_register_edits(edited.load(), loaders, PARAMS["registration"])
+    PartitionedDataset(path=str(tmp_path / "before"), dataset=ImageDataset, filename_suffix=".png",
+                       progress=False).save(outputs)
+    JSONLinesDataset(filepath=str(tmp_path / "before.jsonl")).save(records)
+
+    # now: registration inside the pool tasks, records gathered from what they wrote
+    after = RegisteredEditsDataset(path=str(tmp_path / "after"), progress=False,
+                                   executor={"type": "processes", "max_workers": 2})
+    after.save(register_edits(edited.load(), loaders, PARAMS["registration"]))
+    items = PartitionedDataset(path=str(tmp_path / "after" / ".registration"), dataset=JSONDataset,
+                               filename_suffix=".json").load()
+    JSONLinesDataset(filepath=str(tmp_path / "after.jsonl")).save(registration_records(after.load(), items))
+
+    assert {r["method"] for r in records} >= {"identity", "ecc"}  # both paths of the warp were taken
+    assert [r["accepted"] for r in records].count(False) == 1
+    before_files, after_files = _files(tmp_path / "before"), _files(tmp_path / "after")
+    assert len(before_files) == 5 and before_files == after_files
+    assert (tmp_path / "before.jsonl").read_bytes() == (tmp_path / "after.jsonl").read_bytes()
+    assert after.failed_partitions() == [rois[4].partition_id]
+    RUN_FAILURES.drain()
+
+
+# --- step 6 annotation as it was: eager, batched in the node's process ------------------------
+def _reference_annotate(source, annotator, min_area, splits):
+    from sdg_factory.imaging.yolo_labels import yolo_label_lines
+    from sdg_factory.pipelines.reference_object.nodes import _yolo_item
+
+    stems, labels = sorted(source), {}
+    for start in range(0, len(stems), annotator.batch_size):
+        chunk = stems[start:start + annotator.batch_size]
+        for stem, mask in zip(chunk, annotator.annotate([source[s]()["image"] for s in chunk])):
+            labels[stem] = "\n".join(yolo_label_lines(mask, 0, min_area=min_area))
+    return {f"{splits[s]}/{s}": functools.partial(_yolo_item, source[s], labels[s]) for s in stems}
+
+
+def _scene(k: int, size: int = 96) -> dict:
+    rng = np.random.default_rng(k)
+    image = rng.integers(60, 200, (size, size, 3), dtype=np.uint8)
+    mask = np.zeros((size, size), np.uint8)
+    cv2.circle(mask, (30 + 7 * k, 40 + 5 * (k % 3)), 14, 255, -1)
+    image[mask > 0] = (200, 30, 40)
+    return {"image": image, "mask": mask if k % 2 == 0 else None}
+
+
+def test_annotation_in_the_pool_tasks_writes_the_bytes_of_the_batched_node(tmp_path):
+    from sdg_factory.backends.annotation import build_annotator
+    from sdg_factory.datasets.masked_images import MaskedImageFolder
+    from sdg_factory.datasets.yolo import YoloItems, YoloSegDataset
+    from sdg_factory.pipelines.reference_object.nodes import annotate_dataset
+
+    reference = np.full((64, 64, 3), 255, np.uint8)
+    reference_mask = np.zeros((64, 64), np.uint8)
+    cv2.circle(reference_mask, (32, 32), 16, 255, -1)
+    reference[reference_mask > 0] = (200, 30, 40)
+    scenes = MaskedImageFolder(path=str(tmp_path / "scenes"), progress=False)
+    scenes.save({f"scene_{k}": _scene(k) for k in range(10)})
+    params = {"object_name": "part", "enable_annotation": True, "enable_qwen_augmentation": False,
+              "split_ratio": 0.7, "annotation": {"backend": "classical", "batch_size": 4, "min_part_area": 12}}
+    now = annotate_dataset(scenes.load(), {}, reference, reference_mask, params, seed=3)
+    assert all(isinstance(v, functools.partial) and v.func.__name__ == "_annotated_item" for v in now.items.values())
+    splits = dict(pid.split("/")[::-1] for pid in now.items)
+    annotator = build_annotator({"backend": "classical", "batch_size": 4}, reference, reference_mask)
+    before = YoloItems(["part"], _reference_annotate(scenes.load(), annotator, 12.0, splits))
+    YoloSegDataset(path=str(tmp_path / "before"), progress=False).save(before)
+    YoloSegDataset(path=str(tmp_path / "after"), progress=False,
+                   executor={"type": "processes", "max_workers": 2}).save(now)
+
+    def tree(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")}
+
+    labelled = [v for k, v in tree(tmp_path / "before").items() if k.endswith(".txt") and v]
+    assert len(labelled) >= 8  # the annotator found the part in most scenes
+    assert tree(tmp_path / "before") == tree(tmp_path / "after")
+
+
+# --- the combine steps as they were: every item decoded and re-encoded ------------------------
+def test_combined_folders_copy_the_bytes_that_re_encoding_wrote(tmp_path):
+    from sdg_factory.datasets.masked_images import MaskedImageFolder
+    from sdg_factory.datasets.yolo import YoloItems, YoloSegDataset
+
+    items = {f"s{k}": _scene(k) for k in range(4)}
+    items["rgba"] = {"image": np.dstack([_scene(5)["image"], np.full((96, 96), 200, np.uint8)]), "mask": None}
+    items["gray"] = {"image": _scene(6)["image"][..., 0], "mask": _scene(6)["mask"]}
+    source = MaskedImageFolder(path=str(tmp_path / "src"), progress=False)
+    source.save(items)
+    copied = MaskedImageFolder(path=str(tmp_path / "copied"), progress=False,
+                               executor={"type": "processes", "max_workers": 2})
+    copied.save(source.load())
+    decoded = MaskedImageFolder(path=str(tmp_path / "decoded"), progress=False)
+    decoded._copy_item = None  # the old path: load (decode) then save (encode)
+    decoded.save(source.load())
+
+    yolo = YoloSegDataset(path=str(tmp_path / "ysrc"), progress=False)
+    yolo.save(YoloItems(["part"], {"train/a": {"image": items["s0"]["image"], "label": "0 0.1 0.1 0.2 0.2"},
+                                   "val/b": {"image": items["s1"]["image"], "label": ""}}))
+    ycopied, ydecoded = (YoloSegDataset(path=str(tmp_path / n), progress=False) for n in ("ycopied", "ydecoded"))
+    ydecoded._copy_item = None
+    ycopied.save(yolo.load())
+    ydecoded.save(yolo.load())
+
+    for a, b in (("copied", "decoded"), ("ycopied", "ydecoded")):
+        left = {str(p.relative_to(tmp_path / a)): p.read_bytes() for p in sorted((tmp_path / a).rglob("*"))
+                if p.is_file() and not p.name.startswith(".")}
+        right = {str(p.relative_to(tmp_path / b)): p.read_bytes() for p in sorted((tmp_path / b).rglob("*"))
+                 if p.is_file() and not p.name.startswith(".")}
+        assert left and left == right, a
+    # the copy was taken where it is exact, and only there
+    assert (tmp_path / "copied" / "s0.png").read_bytes() == (tmp_path / "src" / "s0.png").read_bytes()
+    assert (tmp_path / "copied" / "rgba.png").read_bytes() != (tmp_path / "src" / "rgba.png").read_bytes()
