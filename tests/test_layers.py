@@ -21,7 +21,7 @@ SRC = ROOT / "src"
 PACKAGE = SRC / "sdg_factory"
 
 LAYERS = {
-    4: {"pipelines", "pipeline_registry", "settings", "hooks", "rerun_hooks", "run_lock_hooks",
+    4: {"pipelines", "pipeline_registry", "settings", "config_loader", "hooks", "rerun_hooks", "run_lock_hooks",
         "parameter_checks", "provenance", "__main__"},
     3: {"backends", "datasets"},
     2: {"pcb", "defects", "fingerprints"},
