@@ -15,9 +15,9 @@ import pytest
 
 from sdg_factory.backends.image_edit import EditRequest, ImageEditError, build_image_editor
 from sdg_factory.backends.image_edit.endpoints import _first_image_url, decode_b64_image
-from sdg_factory.datasets import ImageDataset, PartitionedDataset
+from sdg_factory.datasets import ImageDataset, JSONDataset, PartitionedDataset, RegisteredEditsDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
-from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
 from tests.backends.fake_image_edit_server import SHIFT_FRACTION, FakeImageEditServer
 from tests.restyle_fixtures import mask_edge_agreement, roi_loaders, synthetic_roi
 
@@ -47,7 +47,7 @@ def test_route_end_to_end_with_retries_failures_and_registration(tmp_path, route
     rois = [synthetic_roi(i, cell=f"x{i % 2}_y0") for i in range(5)]
     by_key = {i: roi.partition_id for i, roi in enumerate(rois)}
     loaders = roi_loaders(rois)
-    edited, crops = _folder(tmp_path, "edited"), _folder(tmp_path, "crop")
+    edited = _folder(tmp_path, "edited")
     sleeps: list[float] = []
     params = _restyle_params(route, sleeps)
 
@@ -81,10 +81,12 @@ def test_route_end_to_end_with_retries_failures_and_registration(tmp_path, route
         assert cookbook["image_edit_endpoint"] == server.url
 
         # registration undoes the server's shift; every output is aligned with its cad_mask
-        outputs, records = register_edits(edited.load(), loaders, REGISTRATION)
-        crops.save(outputs)
+        crops = RegisteredEditsDataset(path=str(tmp_path / "augment" / "crop"), progress=False)
+        crops.save(register_edits(edited.load(), loaders, REGISTRATION))
         assert crops.failed_partitions() == []
-        by_pid = {r["partition"]: r for r in records}
+        items = PartitionedDataset(path=str(tmp_path / "augment" / "crop" / ".registration"), dataset=JSONDataset,
+                                   filename_suffix=".json").load()
+        by_pid = {r["partition"]: r for r in registration_records(crops.load(), items)}
         shifted = by_pid[by_key[1]]
         # the server's shift of the 160 x 128 picture, at half scale
         assert shifted["shift_x"] == pytest.approx(round(SHIFT_FRACTION[0] * 160) / 2, abs=0.5)

@@ -169,7 +169,7 @@ def test_recompute_forces_a_node_and_execution_mode_new(project):
     run_pipeline("good_image", params={"run_name": "f", "recompute": "crop_rois"}, cwd=project)
     after = mtimes(dig / "runs/f")
     changed = {k for k in after if after[k] != before.get(k)}
-    # the crops are rewritten, and what is made from them (the restyled ROIs); not the render
+    # the crops are rewritten (same fingerprints: what is made from them is left alone); not the render
     assert any(k.startswith("usd2roi-components/crop/") for k in changed)
     assert not any(k.startswith("usd2roi-components/trigger_0000/") for k in changed)
     again = mtimes(dig / "runs/f")

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from sdg_factory.datasets import _fs, image as image_module, npy, partitions
+from sdg_factory.datasets import _fs, image as image_module, npy, partitions, single_file
+from sdg_factory.seeding import item_rng
 
 # every module that writes through atomic_write_bytes (each imported it by name)
-_WRITERS = (partitions, image_module, npy)
-from sdg_factory.seeding import item_rng
+_WRITERS = (partitions, image_module, npy, single_file)
 
 
 def claim(marker: str | Path) -> bool:

@@ -232,9 +232,9 @@ class BasePartitionsDataset(AbstractDataset):
                 owner = owners.pop()
                 item = manifest.items.get(owner)
                 if item and intact(item, stats):
-                    # the files' size and mtime too: an item rewritten with the same fingerprint
-                    # (a forced recompute) is new to the nodes that read it
-                    return digest(item["fingerprint"], pid, item.get("files"))
+                    # what made it, not when: an item rewritten with the same fingerprint (a
+                    # resumed or repaired one) does not make the nodes that read it redo their work
+                    return digest(item["fingerprint"], pid)
         present = [rel for rel in files if rel in stats]
         if not present:
             return digest("unknown", pid, uuid.uuid4().hex)  # cannot tell: always stale
