@@ -93,3 +93,7 @@ class YAMLDataset(_DocumentDataset):
 
     def _dump(self, data: Any) -> str:
         return yaml.dump(data, **self._save_args)
+
+    def preview(self) -> JSONPreview:
+        """The document, for kedro-viz."""
+        return JSONPreview(json.dumps(self.load(), default=str))
