@@ -19,6 +19,7 @@ import pytest
 from kedro.config import OmegaConfigLoader
 from omegaconf import OmegaConf
 
+from sdg_factory.config_loader import CachingOmegaConfigLoader, _apply_numeric_lists
 from sdg_factory.parameter_checks import ParameterError, check_parameters
 from sdg_factory.paths import UnsafeNameError, check_distinct
 from sdg_factory.pipelines.pcba_crop.nodes import check_material_folders
@@ -53,7 +54,9 @@ def _merge(into: dict, extra: dict) -> dict:
 def check(env: str = "smoke", *items: str) -> None:
     """Check the environment's parameters with ``--params items`` merged in as Kedro merges them."""
     params = runtime(*items)
-    check_parameters(_merge(copy.deepcopy(env_parameters(env)), params), params, CONF, env)
+    merged = _merge(copy.deepcopy(env_parameters(env)), params)
+    _apply_numeric_lists(merged, params)  # as the project's loader does (config_loader.py)
+    check_parameters(merged, params, CONF, env)
 
 
 def test_the_cached_merge_is_what_kedro_resolves():
@@ -148,6 +151,21 @@ def test_several_archetypes_have_a_comma_free_command_line_form():
     check("smoke", "scene_generation.archetypes=kitchen;warehouse")
     params = _merge(copy.deepcopy(env_parameters("smoke")), runtime("scene_generation.archetypes=kitchen;warehouse"))
     assert sorted(scene_settings(params["scene_generation"]).archetypes) == ["kitchen", "warehouse"]
+
+
+def test_numeric_lists_have_a_comma_free_command_line_form():
+    params = runtime("defects_export.roi_xyxy_norm=0.1;0.2;0.9;0.8",
+                     "reference_object.contrast_range=0.3;0.6", "scene_generation.archetypes=a;b")
+    loaded = CachingOmegaConfigLoader(str(CONF), env="smoke", runtime_params=params, **CONFIG_LOADER_ARGS)["parameters"]
+    assert loaded["defects_export"]["roi_xyxy_norm"] == [0.1, 0.2, 0.9, 0.8]
+    assert loaded["reference_object"]["contrast_range"] == [0.3, 0.6]
+    assert loaded["scene_generation"]["archetypes"] == "a;b"  # words: their reader splits them
+    check("smoke", "defects_export.roi_xyxy_norm=0.1;0.2;0.9;0.8",
+          "reference_object.compression_quality_range=20;30")
+    with pytest.raises(ParameterError, match="contrast_range"):
+        check("smoke", "reference_object.contrast_range=0.3;x")
+    with pytest.raises(ParameterError, match="contrast_range"):
+        check("smoke", "reference_object.contrast_range=0.3;0.4;0.5")
 
 
 def test_runtime_keys_the_catalog_reads_are_accepted():
