@@ -140,6 +140,7 @@ class FingerprintHooks:
 
     def __init__(self) -> None:
         self._memory: dict[str, str] = {}
+        self._content: dict[str, str] = {}  # content fingerprints of datasets read in this run
         self._current: dict[str, NodeFingerprint] = {}
         self._forced: set[str] = set()
         self._from_step: int | None = None
@@ -164,6 +165,7 @@ class FingerprintHooks:
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         FRESH_NODES.clear()
         self._memory.clear()
+        self._content.clear()
         self._current.clear()
         parameters = catalog.load("parameters") if "parameters" in catalog else {}
         self._forced, self._from_step = forced_names(parameters.get("recompute"), parameters.get("start_from_step"))
@@ -214,7 +216,11 @@ class FingerprintHooks:
     def input_fingerprint(self, name: str, catalog: Any) -> str:
         dataset = _dataset(catalog, name)
         if hasattr(dataset, "content_fingerprint"):
-            return dataset.content_fingerprint()
+            # an input read by several nodes is fingerprinted once per run; a node that writes it
+            # forgets it (after_node_run), so its readers see what that node wrote
+            if name not in self._content:
+                self._content[name] = dataset.content_fingerprint()
+            return self._content[name]
         if name in self._memory:
             return self._memory[name]
         path = getattr(dataset, "_filepath", None) or getattr(dataset, "_path", None)
@@ -265,6 +271,8 @@ class FingerprintHooks:
     @hook_impl
     def after_node_run(self, node: Any) -> None:
         FRESH_NODES.discard(node.name)
+        for name in node.outputs:
+            self._content.pop(name, None)
         fingerprint = self._current.pop(node.name, None)
         if fingerprint is not None:
             for name in node.outputs:

@@ -40,6 +40,7 @@ from sdg_factory.datasets._fs import (
     filesystem,
     full_path,
     is_hidden,
+    is_object_store,
     refresh,
     remove_temporaries,
 )
@@ -211,6 +212,19 @@ class BasePartitionsDataset(AbstractDataset):
             out[rel] = stat_key(info)
         return out
 
+    def _stat_some(self, files: list[str]) -> dict[str, tuple[int, float]]:
+        """``{relative path: (size, mtime)}`` of some files: a stat each on a local disk, one
+        listing of the folder on an object store (where a stat is a request)."""
+        if is_object_store(self._fs):
+            return self._stat_files()
+        out = {}
+        for rel in files:
+            try:
+                out[rel] = stat_key(self._fs.info(self._join(rel)))
+            except FileNotFoundError:
+                continue  # reported missing by the final listing
+        return out
+
     def _manifest_and_stats(self) -> tuple[Manifest, dict]:
         """The manifest and a listing of the folder, read once per load (inputs) or save."""
         if self._manifest_cache is None:
@@ -323,7 +337,9 @@ class BasePartitionsDataset(AbstractDataset):
             mininterval=0.5,
             leave=False,
         )
-        last_flush = time.monotonic()
+        last_flush, flush_every = time.monotonic(), MANIFEST_FLUSH_S
+        recorded: set[str] = set()  # items whose files' stats the interim manifests already hold
+        written_stats: dict[str, tuple[int, float]] = {}
         with bar:
             for pid, error, files in executor.run(partial(_write_job, self), jobs):
                 if error is None:
@@ -334,13 +350,19 @@ class BasePartitionsDataset(AbstractDataset):
                     logger.error("partition %s of %s failed: %s", pid, self._path, escape(error))
                 bar.update(1)
                 bar.set_postfix(failed=len(failures), refresh=False)
-                if binding is not None and time.monotonic() - last_flush > MANIFEST_FLUSH_S:
+                if binding is not None and time.monotonic() - last_flush > flush_every:
                     # a run killed now resumes from here: what is already written is recorded
+                    started = time.monotonic()
                     interim = {**(old.items if old.trusted else {}), **kept}
-                    interim.update(self._written_items(results, fingerprints, self._stat_files()))
+                    fresh = [rel for pid in results.keys() - recorded for rel in results[pid]]
+                    recorded.update(results)
+                    written_stats.update(self._stat_some(fresh))
+                    interim.update(self._written_items(results, fingerprints, written_stats))
                     self._write_manifest(Manifest(items=dict(sorted(interim.items())), made_by=binding.made_by,
                                                   partitions=len(data)))
                     last_flush = time.monotonic()
+                    # a big folder's listing and manifest cost more: record at most ~5 % of the time
+                    flush_every = max(MANIFEST_FLUSH_S, 20 * (last_flush - started))
 
         refresh(self._fs)
         if jobs:  # a worker that died mid-write (and was retried elsewhere) left its temporary

@@ -3,7 +3,7 @@
 One JSON file per dataset (``.sdg_manifest*.json`` in a folder, ``.<file>.sdg.json`` beside a
 single file), written atomically through fsspec, so it works on ``s3://`` too::
 
-    {"format": "sdg-manifest/2",
+    {"format": "sdg-manifest/3",
      "partitions": 12, "failed": [{"partition": "x3_y1", "error": "…"}],
      "made_by": {"node": "crop_rois", "fingerprint": "…", "algorithm_version": 1,
                  "parameters": {…}, "inputs": {"render_cells": "…"}},
@@ -11,11 +11,15 @@ single file), written atomically through fsspec, so it works on ``s3://`` too::
      "checksum": "…"}
 
 The checksum covers everything else: a corrupt or hand-edited manifest is reported by file and
-the items it covered are recomputed, never trusted.
+the items it covered are recomputed, never trusted. It is a digest of the canonical JSON text of
+the rest (one ``json.dumps``: a big folder's manifest is checked and written many times per run);
+``sdg-manifest/2`` files (checksummed through :func:`~sdg_factory.fingerprints.hashing.digest`)
+are still read and trusted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import posixpath
@@ -26,7 +30,14 @@ from sdg_factory.fingerprints.hashing import digest
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "sdg-manifest/2"
+FORMAT = "sdg-manifest/3"
+PREVIOUS_FORMAT = "sdg-manifest/2"  # same fields, checksum by digest(): still trusted
+
+
+def _checksum(doc: dict) -> str:
+    """A digest of the JSON text of ``doc`` (keys sorted; values that are not JSON as ``str``)."""
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -40,7 +51,8 @@ class Manifest:
     def body(self) -> dict:
         doc = {"format": FORMAT, "partitions": self.partitions, "failed": self.failed,
                "made_by": self.made_by, "items": self.items}
-        return {**doc, "checksum": digest(doc)}
+        doc = json.loads(json.dumps(doc, default=str))  # as it reads back (keys as text, tuples as lists)
+        return {**doc, "checksum": _checksum(doc)}
 
     def encode(self) -> bytes:
         return json.dumps(self.body(), indent=1, sort_keys=True, default=str).encode()
@@ -81,11 +93,12 @@ def read_manifest(fs: Any, path: str, url: str) -> Manifest:
         logger.warning("the fingerprint manifest %s is not a JSON object; every item it covered is "
                        "recomputed", url)
         return Manifest(trusted=False)
-    if doc.get("format") != FORMAT:  # written before fingerprints: nothing in it can be trusted
+    if doc.get("format") not in (FORMAT, PREVIOUS_FORMAT):  # written before fingerprints: nothing in it can be trusted
         return Manifest(partitions=int(doc.get("partitions") or 0), failed=list(doc.get("failed") or []),
                         trusted=False)
     checksum = doc.pop("checksum", None)
-    if checksum != digest(doc) or not isinstance(doc.get("items"), dict):
+    expected = _checksum(doc) if doc.get("format") == FORMAT else digest(doc)
+    if checksum != expected or not isinstance(doc.get("items"), dict):
         logger.warning("the fingerprint manifest %s was edited or damaged (its checksum does not "
                        "match); its %d item(s) are recomputed, not trusted", url,
                        len(doc.get("items") or {}) if isinstance(doc.get("items"), dict) else 0)
