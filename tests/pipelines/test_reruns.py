@@ -239,7 +239,7 @@ def test_from_nodes_refuses_a_stale_upstream_input(project):
                                  conf_source=str(conf)) as session:
             return session.run(pipeline_names=["good_image"], from_nodes=["pcba.crop.crop_rois"])
 
-    with pytest.raises(RerunConfigError, match=r"day0_crop_resolved \(made by resolve_crop_cookbook\)"):
+    with pytest.raises(RerunConfigError, match=r"day0_crop_resolved \(made by pcba\.crop\.resolve_crop_cookbook\)"):
         from_crop({"run_name": "n", "crop_max_emit": "3"})
     from_crop({"run_name": "n", "crop_max_emit": "1"})  # nothing changed upstream: allowed
 
