@@ -50,6 +50,20 @@ TABLES = {"pcb_defect_spec", "restyle_registration", "anomaly_staging_defect_spe
           "scene_generation.history_update"}
 
 
+# the groups of the __default__ view: one node namespace per system (docs/architecture.md)
+SYSTEMS = {"setup_pcb", "pcba", "anomalygen", "structural_defect", "bare_board_defects", "reference_object", "scene_generation"}
+
+
+def _defects_node_names() -> set[str]:
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    from tests.kedro_runner import PROJECT_ROOT
+
+    bootstrap_project(PROJECT_ROOT)
+    return {n.name.rsplit(".", 1)[-1] for name in ("anomaly_detection", "defects_export") for n in pipelines[name].nodes}
+
+
 def _png(preview: str) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(base64.b64decode(preview), np.uint8), cv2.IMREAD_COLOR)
     assert image is not None
@@ -73,6 +87,20 @@ def test_viz_build_has_layers_and_previews_for_every_pipeline(tmp_path):
     names = {n["name"]: n for n in main["nodes"]}
     assert {"render_scan_grid", "crop_rois", "publish_demo_boards"} <= set(names)
     assert any(e["source"] == names["render_cells"]["id"] for e in main["edges"])  # render → crop lineage
+
+    # every system is one group on the __default__ sheet (a node namespace each); the good-image
+    # stages are the sub-groups of pcba, and what only one system uses is drawn inside it
+    tree = main["modular_pipelines"]
+    groups = {c["id"] for c in tree["__root__"]["children"] if c["type"] == "modularPipeline"}
+    assert SYSTEMS <= groups, groups
+    assert {c["id"] for c in tree["pcba"]["children"] if c["type"] == "modularPipeline"} == {
+        "pcba.render", "pcba.crop", "pcba.restyle"}
+    assert "pcba.crop" in names["crop_rois"]["modular_pipelines"]
+    assert names["edited_crops"]["modular_pipelines"] == ["pcba.restyle"]
+    assert names["structural_plan"]["modular_pipelines"] == ["structural_defect"]
+    assert names["anomaly_staging_images"]["modular_pipelines"] == ["anomalygen"]
+    flat = {n["name"] for n in main["nodes"] if n["type"] == "task" and not n.get("modular_pipelines")}
+    assert flat <= _defects_node_names(), flat  # (their namespace, `defects`, comes with their rewrite)
 
     # layers: all from the vocabulary, drawn in its order, and acyclic in every pipeline's view
     assert main["layers"] == LAYERS

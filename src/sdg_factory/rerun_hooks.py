@@ -9,8 +9,8 @@ Runtime parameters:
 
 - ``execution_mode``: ``by_name`` (default: the run named ``run_name``), ``new`` (a fresh
   ``YYYYMMDD_HHMMSS`` run), ``last`` (the most recently written run);
-- ``recompute``: node names, dataset names or namespaces, joined by ``+`` (``all`` for every
-  node): their outputs are recomputed even when nothing changed;
+- ``recompute``: node names (with or without their namespace), dataset names or namespaces,
+  joined by ``+`` (``all`` for every node): their outputs are recomputed even when nothing changed;
 - ``start_from_step``: for ``reference_object``, steps N… recompute even when nothing changed.
 """
 
@@ -111,6 +111,12 @@ def resolve_run_name(mode: str, run_name: str | None, dig_url_root: str, now: da
                            "(by_name: the run named run_name; new: a fresh timestamped run; last: the newest run)")
 
 
+def short_name(node: Any) -> str:
+    """A node's name without its namespace (``crop_rois`` for ``pcba.crop.crop_rois``): what
+    ``recompute`` also accepts, as before the pipelines had namespaces."""
+    return node.name.rsplit(".", 1)[-1]
+
+
 def forced_names(recompute: Any, start_from_step: Any) -> tuple[set[str], int | None]:
     """What ``recompute`` and ``start_from_step`` force, validated."""
     names: set[str] = set()
@@ -204,7 +210,7 @@ class FingerprintHooks:
             )
 
     def _is_forced(self, node: Any) -> bool:
-        if "all" in self._forced or node.name in self._forced or self._forced & set(node.outputs):
+        if "all" in self._forced or self._forced & {node.name, short_name(node)} or self._forced & set(node.outputs):
             return True
         if node.namespace and any(node.namespace == f or node.namespace.startswith(f + ".") for f in self._forced):
             return True

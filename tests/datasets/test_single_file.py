@@ -3,6 +3,7 @@ fingerprints (same bytes: not rewritten), the sidecar manifest, skipped nodes.""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -73,3 +74,79 @@ def test_a_skipped_node_writes_nothing(tmp_path):
     dataset.bind_fingerprint(_binding())
     dataset.save(UNCHANGED)
     assert list(tmp_path.iterdir()) == []
+
+
+V1, V2 = "2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"
+
+
+def _versioned(kind: str, path, save: str | None = None, load: str | None = None):
+    from kedro.io import DataCatalog
+
+    entry = {"type": f"sdg_factory.datasets.{kind}", "filepath": str(path), "versioned": True}
+    catalog = DataCatalog.from_config({"d": entry}, load_versions={"d": load} if load else {},
+                                      save_version=save)
+    return catalog.get("d")
+
+
+@pytest.mark.parametrize("kind, name, first, second", [
+    ("JSONDataset", "metrics.json", {"f1": 0.5}, {"f1": 0.7}),
+    ("YAMLDataset", "cookbook.yaml", {"a": [1]}, {"a": [2]}),
+    ("MetricsJSONDataset", "summary.json", {"rois": 3}, {"rois": 4}),
+])
+def test_versioned_documents_save_a_new_version_and_load_the_newest(tmp_path, kind, name, first, second, recwarn):
+    target = tmp_path / name
+    one = _versioned(kind, target, save=V1)
+    one.bind_fingerprint(_binding("w1"))
+    one.save(first)
+    two = _versioned(kind, target, save=V2)
+    assert two.load() == first and two.is_fresh(_binding("w1"))  # the newest version, as its sidecar says
+    two.bind_fingerprint(_binding("w2"))
+    two.save(second)
+
+    assert sorted(p.name for p in target.iterdir()) == [V1, V2]
+    for version, made_by in ((V1, "w1"), (V2, "w2")):  # each version has its own sidecar
+        sidecar = json.loads((target / version / f".{name}.sdg.json").read_text())
+        assert sidecar["made_by"]["fingerprint"] == made_by
+    latest = _versioned(kind, target)
+    assert latest.load() == second and latest.exists()
+    assert latest.is_fresh(_binding("w2")) and not latest.is_fresh(_binding("w1"))
+    assert latest.made_by()["fingerprint"] == "w2"
+    assert _versioned(kind, target, load=V1).load() == first  # --load-versions d:<V1>
+    assert latest.content_fingerprint() != _versioned(kind, target, load=V1).content_fingerprint()
+    assert latest.list_versions(full_path=False) == [V2, V1]
+    assert not [w for w in recwarn if "did not match load version" in str(w.message)]
+
+
+def test_a_versioned_save_by_a_skipped_node_writes_no_version(tmp_path, recwarn):
+    target = tmp_path / "metrics.json"
+    first = _versioned("JSONDataset", target, save=V1)
+    first.bind_fingerprint(_binding())
+    first.save({"f1": 1.0})
+    skipped = _versioned("JSONDataset", target)
+    assert skipped.is_fresh(_binding())
+    skipped.bind_fingerprint(_binding())
+    skipped.save(UNCHANGED)
+    assert [p.name for p in target.iterdir()] == [V1]
+    assert not [w for w in recwarn if "did not match load version" in str(w.message)]
+    assert not _versioned("JSONDataset", tmp_path / "absent.json").exists()
+    with pytest.raises(DatasetError, match="absent.json' does not exist; run the pipeline"):
+        _versioned("JSONDataset", tmp_path / "absent.json").load()
+
+
+def test_a_versioned_figure_loads_its_newest_png(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    target = tmp_path / "metrics.png"
+    for version, size in ((V1, 2), (V2, 3)):
+        figure = plt.figure(figsize=(size, size), dpi=20)
+        _versioned("FigureDataset", target, save=version).save(figure)
+        plt.close(figure)
+    latest = _versioned("FigureDataset", target)
+    assert latest.load().shape == (60, 60, 4)
+    assert _versioned("FigureDataset", target, load=V1).load().shape == (40, 40, 4)
+    assert base64.b64decode(latest.preview()) == (target / V2 / "metrics.png").read_bytes()
+    with pytest.raises(DatasetError, match="unexpected keyword argument 'version'"):  # images: folders
+        _versioned("ImageDataset", tmp_path / "x.png")

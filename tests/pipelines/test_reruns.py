@@ -77,7 +77,7 @@ def test_unchanged_rerun_rewrites_no_data_file(project):
     # provenance describes the bytes on disk: each output with the node and parameters that made it
     record = yaml.safe_load((dig / "runs/u/provenance/good_image.yml").read_text())
     crops = record["outputs"]["roi_crops"]
-    assert crops["node"] == "crop_rois" and crops["trusted"] and crops["items"] == 4
+    assert crops["node"] == "pcba.crop.crop_rois" and crops["trusted"] and crops["items"] == 4
     assert set(crops["inputs"]) == {"render_cells", "day0_crop_resolved", "crop_semantic_labels"}
 
 
@@ -194,6 +194,26 @@ def test_bad_rerun_parameters_are_refused(project):
     assert {p.name for p in (project / "data" / "dig" / "runs").iterdir()} == {"demo"}  # pcba_setup's provenance only
 
 
+def test_recompute_names_a_node_with_or_without_its_namespace():
+    from kedro.pipeline import node
+
+    from sdg_factory.rerun_hooks import FingerprintHooks, forced_names
+
+    crop = node(lambda x: x, "render_cells", "roi_crops", name="crop_rois", namespace="pcba.crop")
+    render = node(lambda x: x, "a", "render_cells", name="render_scan_grid", namespace="pcba.render")
+    hooks = FingerprintHooks()
+    forced = {}
+    for recompute in ("crop_rois", "pcba.crop.crop_rois", "roi_crops", "pcba.crop", "pcba", "all",
+                      "render_scan_grid", "crop"):
+        hooks._forced, _ = forced_names(recompute, None)
+        forced[recompute] = [n.name for n in (crop, render) if hooks._is_forced(n)]
+    assert forced == {"crop_rois": ["pcba.crop.crop_rois"], "pcba.crop.crop_rois": ["pcba.crop.crop_rois"],
+                      "roi_crops": ["pcba.crop.crop_rois"], "pcba.crop": ["pcba.crop.crop_rois"],
+                      "pcba": ["pcba.crop.crop_rois", "pcba.render.render_scan_grid"],
+                      "all": ["pcba.crop.crop_rois", "pcba.render.render_scan_grid"],
+                      "render_scan_grid": ["pcba.render.render_scan_grid"], "crop": []}
+
+
 def test_rerun_hooks_check_their_values_too():
     from sdg_factory.rerun_hooks import RerunConfigError, forced_names, resolve_run_name
 
@@ -217,9 +237,9 @@ def test_from_nodes_refuses_a_stale_upstream_input(project):
     def from_crop(params):
         with KedroSession.create(project_path=PROJECT_ROOT, env="smoke", runtime_params=params,
                                  conf_source=str(conf)) as session:
-            return session.run(pipeline_names=["good_image"], from_nodes=["crop_rois"])
+            return session.run(pipeline_names=["good_image"], from_nodes=["pcba.crop.crop_rois"])
 
-    with pytest.raises(RerunConfigError, match=r"day0_crop_resolved \(made by resolve_crop_cookbook\)"):
+    with pytest.raises(RerunConfigError, match=r"day0_crop_resolved \(made by pcba\.crop\.resolve_crop_cookbook\)"):
         from_crop({"run_name": "n", "crop_max_emit": "3"})
     from_crop({"run_name": "n", "crop_max_emit": "1"})  # nothing changed upstream: allowed
 

@@ -119,6 +119,8 @@ def test_preflight_is_the_first_node():
 
     bootstrap_project(PROJECT_ROOT)
     for name in ("texture_defect_day0", "texture_defect_day0_finetune"):
-        assert pipelines[name].nodes[0].name == "preflight_urls"
+        assert pipelines[name].nodes[0].name == "anomalygen.preflight_urls"  # before the cookbooks are resolved
+        assert {n.namespace for n in pipelines[name].nodes} == {"pcba.render", "pcba.crop", "pcba.restyle",
+                                                                 "anomalygen"}
     names = {n.name for n in pipelines["__default__"].nodes}
-    assert "generate_anomalies" in names and "finetune_anomalygen" not in names
+    assert "anomalygen.generate_anomalies" in names and "anomalygen.finetune_anomalygen" not in names

@@ -11,6 +11,7 @@ Catalog example::
       type: sdg_factory.datasets.FigureDataset
       filepath: ${globals:dig_url_root}/runs/demo/defects/metrics.png
       save_args: {dpi: 100}
+      versioned: true               # optional: metrics.png/<timestamp>/metrics.png, the newest loads
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import io
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractVersionedDataset, DatasetError, Version
 from kedro_datasets._typing import ImagePreview
 
 from sdg_factory.datasets._fs import filesystem, full_path
@@ -28,18 +29,20 @@ from sdg_factory.datasets.image import decode_image, image_to_preview
 from sdg_factory.datasets.single_file import SingleFileMixin
 
 
-class FigureDataset(SingleFileMixin, AbstractDataset[Any, np.ndarray]):
-    def __init__(self, *, filepath: str, save_args: dict | None = None, credentials: dict | None = None,
-                 fs_args: dict | None = None, metadata: dict | None = None) -> None:
+class FigureDataset(SingleFileMixin, AbstractVersionedDataset[Any, np.ndarray]):
+    def __init__(self, *, filepath: str, save_args: dict | None = None, version: Version | None = None,
+                 credentials: dict | None = None, fs_args: dict | None = None, metadata: dict | None = None) -> None:
         self._fs, self._protocol, self._path = filesystem(filepath, credentials, fs_args)
+        self._init_version(version)
         self._save_args = dict(save_args or {})
         self.metadata = metadata
 
     def load(self) -> np.ndarray:
         url = full_path(self._protocol, self._path)
-        if not self._fs.exists(self._path):
+        path = self._existing_path()
+        if path is None:
             raise DatasetError(f"figure '{url}' does not exist; run the pipeline that draws it first")
-        with self._fs.open(self._path, "rb") as handle:
+        with self._fs.open(path, "rb") as handle:
             return decode_image(handle.read(), "rgba", url)
 
     def save(self, data: Any) -> None:
@@ -51,12 +54,12 @@ class FigureDataset(SingleFileMixin, AbstractDataset[Any, np.ndarray]):
         self._save_bytes(buffer.getvalue())
 
     def _exists(self) -> bool:
-        return self._fs.exists(self._path)
+        return self._existing_path() is not None
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": full_path(self._protocol, self._path), "save_args": self._save_args}
+        return {**self._describe_path(), "save_args": self._save_args}
 
     def preview(self) -> ImagePreview:
         """The figure, for kedro-viz."""
-        with self._fs.open(self._path, "rb") as handle:  # the PNG as written
+        with self._fs.open(self._read_path(), "rb") as handle:  # the PNG as written
             return ImagePreview(base64.b64encode(handle.read()).decode())

@@ -14,6 +14,11 @@ Catalog example::
     day0_crop_resolved:
       type: sdg_factory.datasets.YAMLDataset
       filepath: ${globals:dig_url_root}/runs/demo/usd2roi-components/day0_crop.yaml
+
+    defects_metrics:                # versioned: metrics.json/<timestamp>/metrics.json, the newest loads
+      type: sdg_factory.datasets.JSONDataset
+      filepath: ${globals:dig_url_root}/runs/demo/defects/metrics.json
+      versioned: true
 """
 
 from __future__ import annotations
@@ -22,20 +27,22 @@ import json
 from typing import Any
 
 import yaml
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractVersionedDataset, DatasetError, Version
+from kedro.io.core import VersionNotFoundError
 from kedro_datasets._typing import JSONPreview
 
 from sdg_factory.datasets._fs import filesystem, full_path
 from sdg_factory.datasets.single_file import SingleFileMixin
 
 
-class _DocumentDataset(SingleFileMixin, AbstractDataset[Any, Any]):
+class _DocumentDataset(SingleFileMixin, AbstractVersionedDataset[Any, Any]):
     DEFAULT_SAVE_ARGS: dict[str, Any] = {}
     KIND = ""
 
-    def __init__(self, *, filepath: str, save_args: dict | None = None, credentials: dict | None = None,
-                 fs_args: dict | None = None, metadata: dict | None = None) -> None:
+    def __init__(self, *, filepath: str, save_args: dict | None = None, version: Version | None = None,
+                 credentials: dict | None = None, fs_args: dict | None = None, metadata: dict | None = None) -> None:
         self._fs, self._protocol, self._path = filesystem(filepath, credentials, fs_args)
+        self._init_version(version)
         self._save_args = {**self.DEFAULT_SAVE_ARGS, **(save_args or {})}
         self.metadata = metadata
 
@@ -44,9 +51,9 @@ class _DocumentDataset(SingleFileMixin, AbstractDataset[Any, Any]):
     def load(self) -> Any:
         url = full_path(self._protocol, self._path)
         try:
-            with self._fs.open(self._path, "rb") as handle:
+            with self._fs.open(self._read_path(), "rb") as handle:
                 text = handle.read().decode()
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, VersionNotFoundError) as exc:
             raise DatasetError(f"'{url}' does not exist; run the pipeline that writes it first") from exc
         try:
             return self._parse(text)
@@ -59,10 +66,10 @@ class _DocumentDataset(SingleFileMixin, AbstractDataset[Any, Any]):
         self._save_bytes(self._dump(data).encode())
 
     def _exists(self) -> bool:
-        return self._fs.exists(self._path)
+        return self._existing_path() is not None
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": full_path(self._protocol, self._path), "save_args": self._save_args}
+        return {**self._describe_path(), "save_args": self._save_args}
 
 
 class JSONDataset(_DocumentDataset):

@@ -5,7 +5,7 @@ single file), written atomically through fsspec, so it works on ``s3://`` too::
 
     {"format": "sdg-manifest/3",
      "partitions": 12, "failed": [{"partition": "x3_y1", "error": "…"}],
-     "made_by": {"node": "crop_rois", "fingerprint": "…", "algorithm_version": 1,
+     "made_by": {"node": "pcba.crop.crop_rois", "fingerprint": "…", "algorithm_version": 1,
                  "parameters": {…}, "inputs": {"render_cells": "…"}},
      "items": {"x0_y0": {"fingerprint": "…", "files": {"IC/x0_y0/normal_img/0000.png": [size, mtime]}}},
      "checksum": "…"}

@@ -2,6 +2,9 @@ from kedro.pipeline import Pipeline, node
 
 from sdg_factory.pipelines.bare_board_defects.nodes import draw_bare_board_pairs
 
+#: these nodes are one group in kedro-viz and one `--namespaces` name (docs/architecture.md)
+NS = "bare_board_defects"
+
 
 def create_pipeline(**kwargs) -> Pipeline:
     """copper layer of the board's USD → golden / test pairs with masks and YOLO boxes."""
@@ -9,5 +12,5 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(draw_bare_board_pairs,
              ["pcb_usd_assets", "params:board", "params:scene_filename", "params:bare_board_defects", "params:seed"],
              ["bare_board_images", "bare_board_golden", "bare_board_masks", "bare_board_boxes", "bare_board_classes"],
-             name="draw_bare_board_pairs"),
+             name="draw_bare_board_pairs", namespace=NS),
     ])

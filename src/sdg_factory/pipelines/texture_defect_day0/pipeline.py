@@ -17,25 +17,31 @@ OUTPUTS = ["anomaly_images", "anomaly_masks", "anomaly_labels", "anomaly_summary
 #: the clean ROIs the defects are painted on: the restyled crops (augment-image-edit)
 CLEAN_CROPS = "augmented_crops"
 
+#: these nodes are one group in kedro-viz and one `--namespaces` name (docs/architecture.md):
+#: the document's AnomalyGen steps. Kedro runs the nodes of one topological group in name order,
+#: and "anomalygen." sorts before "pcba.", so preflight_urls still runs first (before the cookbooks
+#: are resolved) and a broken URL contract stops the run with the document's message.
+NS = "anomalygen"
+
 
 def preflight_node(mode: str, checkpoint: str):
     func = update_wrapper(partial(preflight_urls, mode=mode), preflight_urls)
     return node(func, ["pcb_usd_assets", "pcb_raw_defect_spec_files", "pcb_raw_submasks", checkpoint,
                        "params:anomaly_types_json", "params:texture_defect_day0", "params:board",
                        "params:dig_url_root"],
-                "anomaly_preflight", name="preflight_urls")
+                "anomaly_preflight", name="preflight_urls", namespace=NS)
 
 
 def staging_node():
     return node(stage_anomalygen_inputs,
                 ["anomaly_preflight", CLEAN_CROPS, "roi_crops", "pcb_raw_submasks", "crop_semantic_labels"],
-                STAGING, name="stage_anomalygen_inputs")
+                STAGING, name="stage_anomalygen_inputs", namespace=NS)
 
 
 def inference_node(checkpoint: str, backend_param: str):
     return node(generate_anomalies, STAGING[:4] + [STAGING[4], checkpoint, "params:texture_defect_day0",
                                                    backend_param, "params:seed"],
-                OUTPUTS, name="generate_anomalies")
+                OUTPUTS, name="generate_anomalies", namespace=NS)
 
 
 def create_pipeline(**kwargs) -> Pipeline:

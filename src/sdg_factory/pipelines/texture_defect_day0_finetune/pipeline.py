@@ -6,7 +6,13 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline, node
 
 from sdg_factory.pipelines import good_image
-from sdg_factory.pipelines.texture_defect_day0.pipeline import STAGING, inference_node, preflight_node, staging_node
+from sdg_factory.pipelines.texture_defect_day0.pipeline import (
+    NS,
+    STAGING,
+    inference_node,
+    preflight_node,
+    staging_node,
+)
 from sdg_factory.pipelines.texture_defect_day0_finetune.nodes import finetune_anomalygen, prepare_finetune_sets
 
 
@@ -15,9 +21,9 @@ def create_pipeline(**kwargs) -> Pipeline:
         preflight_node("finetune", "anomaly_pretrained_model"),
         staging_node(),
         node(prepare_finetune_sets, STAGING + ["params:texture_defect_day0", "params:seed"],
-             ["finetune_train", "finetune_validation"], name="prepare_finetune_sets"),
+             ["finetune_train", "finetune_validation"], name="prepare_finetune_sets", namespace=NS),
         node(finetune_anomalygen, ["finetune_train", "finetune_validation", "anomaly_pretrained_model"] + STAGING[:3]
              + [STAGING[4], "params:texture_defect_day0", "params:seed"],
-             ["finetune_checkpoint", "finetune_metrics"], name="finetune_anomalygen"),
+             ["finetune_checkpoint", "finetune_metrics"], name="finetune_anomalygen", namespace=NS),
         inference_node("finetune_checkpoint", "params:texture_defect_day0.finetune.inference_backend"),
     ])
