@@ -4,6 +4,7 @@ and what fingerprinting costs a first run (against the same run with fingerprint
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,14 +32,18 @@ def _conf(root: Path) -> Path:
 ENV = os.environ.get("SDG_BENCH_ENV")  # e.g. smoke: the same measure on the tiny sizes, in seconds
 
 
-def _kedro_run(conf: Path, fingerprints: bool = True) -> float:
+def _kedro_run(conf: Path, fingerprints: bool = True) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (the kedro process and every worker it waited for) of one run."""
     env = {**os.environ, "SDG_FACTORY_FINGERPRINTS": "1" if fingerprints else "0",
            "SDG_FACTORY_CACHE": str(conf.parent / "cache"), "KEDRO_DISABLE_TELEMETRY": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([KEDRO, "run", "--conf-source", str(conf), *(["--env", ENV] if ENV else [])], cwd=ROOT,
                    env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def run() -> dict:
@@ -48,15 +53,20 @@ def run() -> dict:
         plain = _kedro_run(conf_plain, fingerprints=False)
         first = _kedro_run(conf_fp)
         again = _kedro_run(conf_fp)
+    load = os.getloadavg()[0]
     return {"title": "Re-runs: an unchanged kedro run, and the cost of fingerprints",
             "what": f"`kedro run` (every pipeline of __default__, embedded defaults, {ENV or 'base'} environment) into a "
                     "fresh data root; then the same command again with nothing changed; and a first run into "
                     "another fresh root with fingerprints off (SDG_FACTORY_FINGERPRINTS=0), the peer.",
-            "rows": [{"case": "unchanged re-run vs first run", "ours": again, "peer": first, "unit": "s",
-                      "ratio": again / first, "target": "<= 0.10"},
-                     {"case": "first run: fingerprints on vs off", "ours": first, "peer": plain, "unit": "s",
-                      "ratio": first / plain, "target": "<= 1.05"}],
-            "notes": ["Wall seconds of whole `kedro run` processes (Kedro start-up included), one run each.",
+            "rows": [{"case": "unchanged re-run vs first run", "ours": again[0], "peer": first[0], "unit": "s",
+                      "ratio": again[0] / first[0], "target": "<= 0.10"},
+                     {"case": "first run: fingerprints on vs off (wall)", "ours": first[0], "peer": plain[0],
+                      "unit": "s", "ratio": first[0] / plain[0], "target": "<= 1.05"},
+                     {"case": "first run: fingerprints on vs off (CPU)", "ours": first[1], "peer": plain[1],
+                      "unit": "CPU s", "ratio": first[1] / plain[1], "target": "<= 1.05"}],
+            "notes": ["Wall seconds of whole `kedro run` processes (Kedro start-up included), one run each; CPU "
+                      "seconds of the process and the pool workers it waited for (steadier than wall on a shared "
+                      f"machine; load average {load:.1f} at the end of this run).",
                       "The unchanged re-run reads each output's manifest and skips every node whose outputs "
                       "are intact with the same fingerprint; what remains is start-up, the parameter checks, "
                       "the history-aware scene plan and the anomaly detector fit (an in-memory model)."]}
