@@ -22,7 +22,7 @@ LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "model_outp
 # 3-D assets, configs read as folders, model folders, text inputs, manifests, markers, in-memory.
 NO_PREVIEW = {
     "pcb_usd_assets", "pcb_cookbooks", "pcb_raw_defect_spec_files", "structural_usd", "good_roi_records",
-    "anomaly_checkpoint", "anomaly_pretrained_model", "finetune_checkpoint", "anomaly_detectors",
+    "anomaly_checkpoint", "anomaly_pretrained_model", "finetune_checkpoint", "anomaly_detector_models",
     "defects_infer_config_input", "reference_object.project_info", "reference_object.system_prompt",
     "reference_object.augmentation_prompts", "reference_object.scene_manifest", "reference_object.augment_manifest",
     "reference_object.yolo_coco", "scene_generation.completion_markers", "scene_generation.results",

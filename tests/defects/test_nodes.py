@@ -42,7 +42,7 @@ def test_split_and_mapping_errors():
     with pytest.raises(ValueError, match="no good ROIs"):
         split_good_rois({}, [], PARAMS, seed=1)
     with pytest.raises(ValueError, match="material 'Z', which has no good ROIs"):
-        map_defect_images({"A": object()}, {"Z/x0_y0__0001__scratch": lambda: None})
+        map_defect_images({"A": lambda: {}}, {"Z/x0_y0__0001__scratch": lambda: None}, {}, {"materials": {}})
 
 
 def test_label_id_from_image_path_or_fields():

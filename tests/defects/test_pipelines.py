@@ -72,6 +72,24 @@ def test_split_holds_out_defect_bases(exported):
     assert len(split["fit"]) + len(split["holdout"]) == 10 and split["defect_bases_in_fit"] == 0
 
 
+def test_unchanged_rerun_keeps_the_saved_detector_and_does_not_refit(exported, monkeypatch):
+    tmp, run, params = exported
+    models = sorted((run / "defects/model").glob("*.npz"))
+    assert [p.name for p in models] == [f"{MAT}.npz"]
+    with np.load(models[0], allow_pickle=False) as npz:   # arrays + meta.json, no pickle
+        assert "meta.json" in npz.files and any(k.startswith("arrays/") for k in npz.files)
+    watched = [*models, *sorted((run / "defects/anomaly_maps").rglob("*.npy"))]
+    before = {p: p.stat().st_mtime_ns for p in watched}
+
+    def no_refit(self, images):
+        raise AssertionError("an unchanged re-run fitted the detector again")
+
+    from sdg_factory.backends.anomaly_detection.patch_stats import PatchStatsDetector
+    monkeypatch.setattr(PatchStatsDetector, "fit", no_refit)
+    run_pipeline("anomaly_detection", env="smoke", params=params, cwd=tmp)
+    assert {p: p.stat().st_mtime_ns for p in watched} == before
+
+
 def test_maps_and_scores(exported):
     _, run, _ = exported
     scores = _jsonl(run / "defects/image_scores.jsonl")

@@ -78,15 +78,24 @@ def _listing_failures(folder: dict | None, stage: str) -> list[dict[str, str]]:
     return [{"stage": stage, "folder": folder["root"], **p} for p in folder["problems"]]
 
 
-def _map_of(detector: Any, folder: dict, item_id: str) -> np.ndarray:
-    image = folder["images"][item_id]()
-    if needs_golden(detector):
-        if item_id not in folder["golden"]:
-            raise InspectionItemError(f"no golden reference: {detector.name} compares each image with "
-                                      f"{folder['root']}/golden/{item_id}.<png|jpg|bmp|tif>; add it",
-                                      item_id=item_id, file=f"golden/{item_id}.*")
-        return np.asarray(detector.anomaly_maps([image], [folder["golden"][item_id]()])[0], np.float32)
+def map_of(detector: Any, load_image: Callable[[], np.ndarray],
+           load_golden: Callable[[], np.ndarray] | None = None) -> np.ndarray:
+    """The ``float32`` anomaly map of one image (against its golden for a golden-based detector)."""
+    image = load_image()
+    if load_golden is not None:
+        return np.asarray(detector.anomaly_maps([image], [load_golden()])[0], np.float32)
     return np.asarray(detector.anomaly_maps([image])[0], np.float32)
+
+
+def _map_of(detector: Any, folder: dict, item_id: str) -> np.ndarray:
+    if not needs_golden(detector):
+        return map_of(detector, folder["images"][item_id])
+    if item_id not in folder["golden"]:
+        folder["images"][item_id]()  # an unreadable image is reported as such first
+        raise InspectionItemError(f"no golden reference: {detector.name} compares each image with "
+                                  f"{folder['root']}/golden/{item_id}.<png|jpg|bmp|tif>; add it",
+                                  item_id=item_id, file=f"golden/{item_id}.*")
+    return map_of(detector, folder["images"][item_id], folder["golden"][item_id])
 
 
 def _require_goldens(detector: Any, folder: dict, what: str) -> None:
@@ -135,15 +144,22 @@ def prepare_detector(params: dict[str, Any], deployed: dict | None, calibration:
         ids = sorted(calibration["good"], key=lambda i: item_seed(seed, i))
         k = min(len(ids) - 1, round(float(params.get("holdout_fraction", 0.25)) * len(ids)))
         split = {"fit": sorted(ids[k:]), "holdout": sorted(ids[:k])}
-        images = []
-        for item_id in split["fit"]:
-            try:
-                images.append(calibration["good"][item_id]())
-            except ITEM_ERRORS as exc:
-                failures.append(_failure(calibration, item_id, exc, "fit", f"good/{item_id}"))
-        detector.fit(images)
-        logger.info("defects_infer: fitted %s on %d good image(s)", detector.name, len(images))
+        failures += fit_on_good(detector, calibration, split["fit"])
     return detector, detector_state(detector), split, failures
+
+
+def fit_on_good(detector: Any, folder: dict, ids: list[str]) -> list[dict]:
+    """Fit ``detector`` on the ``good/`` images ``ids`` of an inspection folder; the items that
+    could not be read are returned (and left out), the others fitted on."""
+    images, failures = [], []
+    for item_id in ids:
+        try:
+            images.append(folder["good"][item_id]())
+        except ITEM_ERRORS as exc:
+            failures.append(_failure(folder, item_id, exc, "fit", f"good/{item_id}"))
+    detector.fit(images)
+    logger.info("%s: fitted %s on %d good image(s)", folder["root"], detector.name, len(images))
+    return failures
 
 
 # --- thresholds ----------------------------------------------------------------------------------
