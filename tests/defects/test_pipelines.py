@@ -145,6 +145,22 @@ def test_defects_jsonl_masks_and_infer_config(exported):
     assert config["model"]["backend"] == "patch_stats"
 
 
+def test_the_exported_config_deploys_through_defects_infer(exported):
+    """defects_export's infer_config.json names the saved detector: defects_infer reloads it on an
+    inspection folder of the same images and finds the same regions (one code path)."""
+    tmp, run, _ = exported
+    config = json.loads((run / "defects/infer_config.json").read_text())
+    assert config["model"]["path"] == f"model/{MAT}.npz" and set(config["model"]["materials"]) == {MAT}
+    folder = tmp / "own_folder"
+    shutil.copytree(run / "anomaly/images" / MAT, folder / "images")
+    run_pipeline("defects_infer", env="smoke", cwd=tmp, params={
+        "run_name": "deployed", "input_dir": str(folder), "infer_config": str(run / "defects/infer_config.json")})
+    exported_regions = {r["input"].rsplit("/", 1)[1][:-4]: r["defects"]["regions"]
+                        for r in _jsonl(run / "defects/defects.jsonl") if r["input"].startswith("anomaly/images/")}
+    inferred = {r["id"]: r["defects"]["regions"] for r in _jsonl(tmp / "data/dig/runs/deployed/defects_infer/defects.jsonl")}
+    assert inferred == exported_regions and all(inferred.values())
+
+
 def test_metrics_against_independent_computation(exported):
     _, run, _ = exported
     metrics = json.loads((run / "defects/metrics.json").read_text())

@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                               "defects_thresholds", "defects_settings"],
              ["defect_masks_png", "defect_masks_npy", "defects_jsonl"], name="export_defects"),
         Node(build_infer_config, ["defects_settings", "defects_thresholds", "defects_infer_config_input",
-                                  "params:anomaly_detection.detector"], "defects_infer_config",
+                                  "anomaly_detector_models"], "defects_infer_config",
              name="export_infer_config"),
         Node(evaluate_defects, ["anomaly_maps_defect", "anomaly_maps_good", "anomaly_masks", "anomaly_labels",
                                 "anomaly_image_scores", "defects_thresholds", "defects_settings",

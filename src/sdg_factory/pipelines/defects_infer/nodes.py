@@ -252,7 +252,9 @@ def resolve_thresholds(params: dict[str, Any], settings: dict[str, Any], deploye
         saved = (config or {}).get("defects", {}).get("pixel_threshold_provenance")
         if explicit is None and config is not None and saved:
             provenance = dict(saved)  # the value is the saved one: so is the way it was chosen
-    image, image_provenance = _image_threshold(params, config, normal_maps)
+    top = float(params.get("score_top_fraction", 0.01))
+    image, image_provenance = image_threshold(params, config, [image_score(m, top) for m in normal_maps.values()],
+                                              "calibration maps")
     return {"pixel_threshold": float(pixel), "pixel_threshold_provenance": provenance,
             "pixel_threshold_strategy": strategy, "min_area": int(min_area),
             "threshold": image, "threshold_provenance": image_provenance}, failures
@@ -269,8 +271,11 @@ def _normal_maps(detector: Any, calibration: dict, split: dict[str, Any]) -> tup
     return _maps(detector, folder, list(split.get("holdout") or []), "calibration")
 
 
-def _image_threshold(params: dict[str, Any], config: dict | None, normal_maps: dict[str, np.ndarray]
-                     ) -> tuple[float | None, dict[str, Any]]:
+def image_threshold(params: dict[str, Any], config: dict | None, normal_scores: list[float | None], source: str
+                    ) -> tuple[float | None, dict[str, Any]]:
+    """The image threshold that labels inputs: explicit ``image_threshold`` → the infer_config's
+    ``threshold`` (with its saved provenance) → the ``image_normal_quantile`` of the image scores of
+    normal (defect-free) calibration maps → none (inputs get no label)."""
     if params.get("image_threshold") is not None:
         value = float(params["image_threshold"])
         return value, {"method": "fixed", "source": "explicit", "value": value}
@@ -278,12 +283,11 @@ def _image_threshold(params: dict[str, Any], config: dict | None, normal_maps: d
         value = float(config["threshold"])
         return value, dict(config.get("threshold_provenance") or {"method": "fixed", "source": "infer_config",
                                                                    "value": value})
-    top = float(params.get("score_top_fraction", 0.01))
-    scores = np.array([s for s in (image_score(m, top) for m in normal_maps.values()) if np.isfinite(s)])
+    scores = np.array([s for s in normal_scores if s is not None and np.isfinite(s)], dtype=np.float64)
     if scores.size == 0:
         return None, {"method": "none", "reason": "no normal calibration maps; inputs get no label"}
     q = float(params.get("image_normal_quantile", 0.99))
-    return float(np.quantile(scores, q)), {"method": "normal_score_quantile", "source": "calibration maps",
+    return float(np.quantile(scores, q)), {"method": "normal_score_quantile", "source": source,
                                            "q": q, "calibration_image_count": int(scores.size)}
 
 
@@ -344,14 +348,18 @@ def _packed(mask: np.ndarray) -> Callable[[], np.ndarray]:
 
 
 # --- deployment ----------------------------------------------------------------------------------
+def model_block(state: dict[str, Any], path: str) -> dict[str, Any]:
+    """The ``model`` block of an ``infer_config.json`` naming a saved detector state at ``path``
+    (relative to the config's folder) by its ``sha256``."""
+    return {"backend": state["backend"], "settings": state["settings"], "path": path, "sha256": state["sha256"],
+            "algorithm_version": state["algorithm_version"], "code_version": state["code_version"],
+            "fitted_state_saved": state.get("fitted_state_saved", True)}
+
+
 def build_infer_config(settings: dict[str, Any], thresholds: dict[str, Any], state: dict[str, Any]
                        ) -> dict[str, Any]:
     """``infer_config.json``: the saved detector (``model``), the image threshold, the ``defects`` block."""
-    base: dict[str, Any] = {"model": {"backend": state["backend"], "settings": state["settings"],
-                                      "path": MODEL_RELATIVE_PATH, "sha256": state["sha256"],
-                                      "algorithm_version": state["algorithm_version"],
-                                      "code_version": state["code_version"],
-                                      "fitted_state_saved": state.get("fitted_state_saved", True)}}
+    base: dict[str, Any] = {"model": model_block(state, MODEL_RELATIVE_PATH)}
     if thresholds["threshold"] is not None:
         base["threshold"] = thresholds["threshold"]
         base["threshold_provenance"] = thresholds["threshold_provenance"]
