@@ -10,7 +10,7 @@ counts — so copying the infer config with its ``model/`` folder deploys the de
 
 Catalog example::
 
-    defects_infer_deployed:
+    defects.infer_deployed:
       type: sdg_factory.datasets.deployed_detector.DeployedDetectorDataset
       source: ${runtime_params:infer_config, none}
 

@@ -19,7 +19,7 @@ files for one id) are returned under ``problems``. The folder is never written: 
 
 Catalog example::
 
-    defects_infer_input:
+    defects.infer_input:
       type: sdg_factory.datasets.inspection_folder.InspectionFolderDataset
       source: ${runtime_params:input_dir, none}
 

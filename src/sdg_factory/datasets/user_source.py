@@ -6,7 +6,7 @@ protocol, path, url)``; ``save`` always refuses, since the user's files are neve
 
 Catalog example (a subclass)::
 
-    defects_infer_input:
+    defects.infer_input:
       type: sdg_factory.datasets.inspection_folder.InspectionFolderDataset
       source: ${runtime_params:input_dir, none}
 """

@@ -52,7 +52,7 @@ from sdg_factory.seeding import item_seed
 logger = logging.getLogger(__name__)
 
 RUN_RELATIVE_MASKS = "defects_infer/masks"
-#: where the catalog's ``defects_infer_model`` lies, relative to ``infer_config.json``'s folder
+#: where the catalog's ``defects.infer_model`` lies, relative to ``infer_config.json``'s folder
 MODEL_RELATIVE_PATH = "model/detector.npz"
 ITEM_ERRORS = (DatasetError, GoldenTemplateError, ValueError, cv2.error)
 EXTRACT_KEYS = ("roi_xyxy_norm", "open_ksize", "close_ksize", "fill_holes", "min_area", "max_regions")
