@@ -47,7 +47,7 @@ logging.getLogger("kedro").setLevel(logging.WARNING)  # no "Loading data from â€
 print(f"project {project}, env {ENV or 'base+local'}, run {RUN_NAME!r}")"""),
     ("md", "Which of the run's outputs exist on disk (a missing one: that pipeline has not run yet)."),
     ("code", """WANTED = ["roi_crops", "crop_summary", "anomaly_images", "anomaly_masks", "anomaly_labels",
-          "anomaly_summary", "defects_jsonl", "defect_masks_png", "defects_metrics"]
+          "anomaly_summary", "defects.defects_jsonl", "defects.masks_png", "defects.metrics"]
 present = {name: catalog.exists(name) for name in WANTED}
 pd.DataFrame({"dataset": list(present), "on disk": list(present.values())})"""),
     ("md", """## Clean ROI crops (`good_image`)
@@ -90,13 +90,13 @@ plt.tight_layout()"""),
 `defects.jsonl` follows the export document: per input an image score and label, and a `defects`
 block with the pixel threshold (and how it was chosen), the binary mask and the regions. Below:
 the predicted mask's outline (yellow) and each region's box (red) on the defect image."""),
-    ("code", """records = catalog.load("defects_jsonl")
+    ("code", """records = catalog.load("defects.defects_jsonl")
 rows = [{"input": r["input"], "label": r["label"], "score": r["score"], "regions": len(r["defects"]["regions"]),
          "largest_area": max((g["area"] for g in r["defects"]["regions"]), default=0)} for r in records]
 regions = pd.DataFrame(rows)
 print("pixel threshold", records[0]["defects"]["pixel_threshold"], records[0]["defects"]["pixel_threshold_provenance"]["method"])
 regions.head(2 * SHOW)"""),
-    ("code", """predicted = catalog.load("defect_masks_png")
+    ("code", """predicted = catalog.load("defects.masks_png")
 shown = [r for r in records if r["defects"]["regions"]][:SHOW]
 fig, axes = plt.subplots(1, max(len(shown), 1), figsize=(2.4 * max(len(shown), 1), 3), squeeze=False)
 for ax, record in zip(axes[0], shown):
@@ -112,7 +112,7 @@ for ax, record in zip(axes[0], shown):
     ax.imshow(view); ax.set_title(f"{Path(record['input']).stem[:22]}\\nscore {record['score']:.2f}", fontsize=7); ax.axis("off")
 plt.tight_layout()"""),
     ("md", "## Metrics\nImage/pixel AUROC, AUPRO, region recall and mask IoU against the known synthetic masks."),
-    ("code", """metrics = catalog.load("defects_metrics")
+    ("code", """metrics = catalog.load("defects.metrics")
 headline = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
 per_type = pd.DataFrame(metrics.get("per_defect_type", {})).T
 display(pd.Series(headline, name="value").to_frame())

@@ -77,7 +77,7 @@ def _infer_config() -> dict:
     settings = dict(defects_config.DEFAULTS)
     thresholds = {"pixel_threshold": 1.0, "pixel_threshold_provenance": {"method": "fixed"},
                   "threshold": 2.0, "threshold_provenance": {"method": "fixed"}}
-    return export.build_infer_config(settings, thresholds, None, {"backend": "patch_stats"})
+    return export.build_infer_config(settings, thresholds, None, {})
 
 
 def _expected() -> dict[tuple[str, int], dict[str, set[str]]]:
@@ -106,7 +106,7 @@ def _expected() -> dict[tuple[str, int], dict[str, set[str]]]:
         ("### `defects_infer/defects.jsonl`", 0): {
             "": dict_keys(infer.infer_defects, "index") | subscript_keys(infer.infer_defects, "record"),
             "defects": dict_keys(defects_extract.defects_record, "map_stats_roi")},
-        ("### `defects_infer/infer_config.json`", 0): {"model": dict_keys(infer.build_infer_config, "sha256")},
+        ("### `defects_infer/infer_config.json`", 0): {"model": dict_keys(infer.model_block, "sha256")},
         ("### `defects_infer/metrics.json`", 0): {"": dict_keys(infer.evaluate_defects, "label_source")},
         ("### `04_dataset/metadata.json`", 0): {"": dict_keys(reference.generate_scene_dataset, "perspective_index")},
         ("### `pipeline_state.json`", 0): {"": dict_keys(reference.record_pipeline_state, "completed_steps")},

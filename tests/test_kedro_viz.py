@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from sdg_factory.pipelines.defects_infer import create_pipeline as create_defects_infer
 from tests.kedro_runner import project_copy, run_pipeline
 
 LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "model_output", "reporting"]
@@ -22,22 +23,22 @@ LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "model_outp
 # 3-D assets, configs read as folders, model folders, text inputs, manifests, markers, in-memory.
 NO_PREVIEW = {
     "pcb_usd_assets", "pcb_cookbooks", "pcb_raw_defect_spec_files", "structural_usd", "good_roi_records",
-    "anomaly_checkpoint", "anomaly_pretrained_model", "finetune_checkpoint", "anomaly_detectors",
-    "defects_infer_config_input", "reference_object.project_info", "reference_object.system_prompt",
+    "anomaly_checkpoint", "anomaly_pretrained_model", "finetune_checkpoint", "defects.detector_models",
+    "defects.infer_config_input", "reference_object.project_info", "reference_object.system_prompt",
     "reference_object.augmentation_prompts", "reference_object.scene_manifest", "reference_object.augment_manifest",
     "reference_object.yolo_coco", "scene_generation.completion_markers", "scene_generation.results",
     "structural_candidates", "bare_board_boxes", "bare_board_classes",
 }
 # Previewable, but not written by this run: finetune (needs a diffusers model; its previews are
 # unit-tested), the .npy masks (mask_format is png), optional reference-object inputs left out.
-NOT_WRITTEN = {"finetune_train", "finetune_validation", "finetune_metrics", "defect_masks_npy",
+NOT_WRITTEN = {"finetune_train", "finetune_validation", "finetune_metrics", "defects.masks_npy",
                "reference_object.input_mask", "reference_object.background_scenes"}
 PLOTS = {"crop_summary", "anomaly_summary", "scene_generation.plan", "reference_object.annotation_report",
          "reference_object.qwen_augmentation_summary", "reference_object.qwen_combined_summary",
          "reference_object.cv_augmentation_summary", "reference_object.cv_combined_summary"}
 IMAGES = {"pcb_raw_submasks", "render_cells", "roi_crops", "edited_crops", "augmented_crops", "anomaly_staging_images",
           "anomaly_staging_cad_masks", "anomaly_staging_submasks", "anomaly_images", "anomaly_masks",
-          "anomaly_maps_defect", "anomaly_maps_good", "defect_masks_png", "defects_metrics_plot", "structural_crops",
+          "defects.anomaly_maps_defect", "defects.anomaly_maps_good", "defects.masks_png", "defects.metrics_plot", "structural_crops",
           "bare_board_images", "bare_board_golden", "bare_board_masks",
           "scene_generation.images", "reference_object.input_image", "reference_object.reference_mask",
           "reference_object.white_background", "reference_object.perspectives", "reference_object.scene_dataset",
@@ -45,7 +46,7 @@ IMAGES = {"pcb_raw_submasks", "render_cells", "roi_crops", "edited_crops", "augm
           "reference_object.yolo_dataset", "reference_object.cv_augmented_dataset",
           "reference_object.cv_combined_dataset"}
 TABLES = {"pcb_defect_spec", "restyle_registration", "anomaly_staging_defect_spec", "anomaly_labels",
-          "anomaly_image_scores", "defects_jsonl", "structural_plan", "structural_labels", "structural_pairs",
+          "defects.image_scores", "defects.defects_jsonl", "structural_plan", "structural_labels", "structural_pairs",
           "reference_object.prompts", "scene_generation.prompts", "scene_generation.history",
           "scene_generation.history_update"}
 
@@ -114,7 +115,7 @@ def test_viz_build_has_layers_and_previews_for_every_pipeline(tmp_path):
     nodes = {name: json.loads((api / "nodes" / n["id"]).read_text()) for name, n in data.items()}
     previewed = {name for name, node in nodes.items() if node.get("preview") is not None}
     # defects_infer reads a folder the user names: it is not in __default__, so this run writes none of its datasets
-    not_run = {name for name in data if name.startswith("defects_infer_")} - NO_PREVIEW
+    not_run = set(create_defects_infer().datasets()) & set(data) - NO_PREVIEW
     not_run |= {"restyle_registration_items"}  # per-ROI records, previewed as restyle_registration
     assert set(data) - previewed - not_run == NO_PREVIEW | NOT_WRITTEN  # every other dataset shows something
     assert {name for name in previewed if nodes[name]["preview_type"] == "PlotlyPreview"} == PLOTS
@@ -144,7 +145,7 @@ def test_viz_build_has_layers_and_previews_for_every_pipeline(tmp_path):
     assert sum(counts["y"]) == len(plan["scenes"])
     # the metrics figure of defects_export is the PNG on disk
     figure = (run / "defects/metrics.png").read_bytes()
-    assert nodes["defects_metrics_plot"]["preview"] == base64.b64encode(figure).decode()
+    assert nodes["defects.metrics_plot"]["preview"] == base64.b64encode(figure).decode()
     # masks are drawn over their defect images: the sheet has colour, a mask alone has none
     masks = _png(nodes["anomaly_masks"]["preview"]).astype(int)
     assert np.abs(masks[..., 2] - masks[..., 1]).max() > 60

@@ -9,7 +9,7 @@ import pytest
 from kedro.io import DatasetError
 
 from sdg_factory.datasets.optional_json import OptionalJSONDataset
-from sdg_factory.pipelines.anomaly_detection.nodes import map_defect_images, split_good_rois
+from sdg_factory.pipelines.anomaly_detection.nodes import map_defect_images, split_good_rois, synthetic_folder
 from sdg_factory.pipelines.defects_export.evaluation import label_id
 from sdg_factory.pipelines.defects_export.nodes import export_defects, resolve_thresholds
 
@@ -42,7 +42,20 @@ def test_split_and_mapping_errors():
     with pytest.raises(ValueError, match="no good ROIs"):
         split_good_rois({}, [], PARAMS, seed=1)
     with pytest.raises(ValueError, match="material 'Z', which has no good ROIs"):
-        map_defect_images({"A": object()}, {"Z/x0_y0__0001__scratch": lambda: None})
+        map_defect_images({"A": lambda: {}}, {"Z/x0_y0__0001__scratch": lambda: None}, {}, {"materials": {}})
+
+
+def test_synthetic_folder_is_the_inspection_layout_of_one_material():
+    crops = _crops(8, 4)
+    split = split_good_rois(crops, [], PARAMS, seed=3)
+    defects = {"A/x0_y0__0001__blob": lambda: None, "B/x1_y0__0000__blob": lambda: None}
+    folder = synthetic_folder(crops, defects, split, "A")
+    a = split["materials"]["A"]
+    assert sorted(folder["images"]) == sorted(["defect/A/x0_y0__0001__blob", *(f"good/{p}" for p in a["holdout"])])
+    assert sorted(folder["good"]) == a["fit"] and folder["good"][a["fit"][0]] is crops[a["fit"][0]]
+    assert folder["image_files"]["defect/A/x0_y0__0001__blob"] == "anomaly/images/A/x0_y0__0001__blob.png"
+    assert folder["image_files"][f"good/{a['holdout'][0]}"] == f"augment/crop/{a['holdout'][0]}.png"
+    assert folder["golden"] == folder["boxes"] == folder["masks"] == {} and folder["problems"] == []
 
 
 def test_label_id_from_image_path_or_fields():

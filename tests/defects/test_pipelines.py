@@ -72,6 +72,24 @@ def test_split_holds_out_defect_bases(exported):
     assert len(split["fit"]) + len(split["holdout"]) == 10 and split["defect_bases_in_fit"] == 0
 
 
+def test_unchanged_rerun_keeps_the_saved_detector_and_does_not_refit(exported, monkeypatch):
+    tmp, run, params = exported
+    models = sorted((run / "defects/model").glob("*.npz"))
+    assert [p.name for p in models] == [f"{MAT}.npz"]
+    with np.load(models[0], allow_pickle=False) as npz:   # arrays + meta.json, no pickle
+        assert "meta.json" in npz.files and any(k.startswith("arrays/") for k in npz.files)
+    watched = [*models, *sorted((run / "defects/anomaly_maps").rglob("*.npy"))]
+    before = {p: p.stat().st_mtime_ns for p in watched}
+
+    def no_refit(self, images):
+        raise AssertionError("an unchanged re-run fitted the detector again")
+
+    from sdg_factory.backends.anomaly_detection.patch_stats import PatchStatsDetector
+    monkeypatch.setattr(PatchStatsDetector, "fit", no_refit)
+    run_pipeline("anomaly_detection", env="smoke", params=params, cwd=tmp)
+    assert {p: p.stat().st_mtime_ns for p in watched} == before
+
+
 def test_maps_and_scores(exported):
     _, run, _ = exported
     scores = _jsonl(run / "defects/image_scores.jsonl")
@@ -125,6 +143,22 @@ def test_defects_jsonl_masks_and_infer_config(exported):
     assert config["defects"]["pixel_threshold"] == thresholds["pixel_threshold"]
     assert config["defects"]["pixel_threshold_provenance"]["method"] == "normal_pixel_quantile"
     assert config["model"]["backend"] == "patch_stats"
+
+
+def test_the_exported_config_deploys_through_defects_infer(exported):
+    """defects_export's infer_config.json names the saved detector: defects_infer reloads it on an
+    inspection folder of the same images and finds the same regions (one code path)."""
+    tmp, run, _ = exported
+    config = json.loads((run / "defects/infer_config.json").read_text())
+    assert config["model"]["path"] == f"model/{MAT}.npz" and set(config["model"]["materials"]) == {MAT}
+    folder = tmp / "own_folder"
+    shutil.copytree(run / "anomaly/images" / MAT, folder / "images")
+    run_pipeline("defects_infer", env="smoke", cwd=tmp, params={
+        "run_name": "deployed", "input_dir": str(folder), "infer_config": str(run / "defects/infer_config.json")})
+    exported_regions = {r["input"].rsplit("/", 1)[1][:-4]: r["defects"]["regions"]
+                        for r in _jsonl(run / "defects/defects.jsonl") if r["input"].startswith("anomaly/images/")}
+    inferred = {r["id"]: r["defects"]["regions"] for r in _jsonl(tmp / "data/dig/runs/deployed/defects_infer/defects.jsonl")}
+    assert inferred == exported_regions and all(inferred.values())
 
 
 def test_metrics_against_independent_computation(exported):

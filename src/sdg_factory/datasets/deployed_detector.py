@@ -10,7 +10,7 @@ counts — so copying the infer config with its ``model/`` folder deploys the de
 
 Catalog example::
 
-    defects_infer_deployed:
+    defects.infer_deployed:
       type: sdg_factory.datasets.deployed_detector.DeployedDetectorDataset
       source: ${runtime_params:infer_config, none}
 
@@ -23,26 +23,15 @@ import json
 import posixpath
 from typing import Any
 
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import DatasetError
 
-from sdg_factory.datasets._fs import filesystem, full_path
+from sdg_factory.datasets._fs import full_path
 from sdg_factory.datasets.detector_model import state_from_npz
+from sdg_factory.datasets.user_source import UserSourceDataset
 
-_ABSENT = {"", "none", "null", "None"}
 
-
-class DeployedDetectorDataset(AbstractDataset[None, dict]):
-    def __init__(self, *, source: str | None = None, credentials: dict | None = None,
-                 fs_args: dict | None = None, metadata: dict | None = None) -> None:
-        self._source = "" if source is None else str(source)
-        self._credentials, self._fs_args = credentials, fs_args
-        self.metadata = metadata
-
-    def load(self) -> dict[str, Any] | None:
-        if self._source in _ABSENT:
-            return None
-        fs, protocol, path = filesystem(self._source, self._credentials, self._fs_args)
-        url = full_path(protocol, path)
+class DeployedDetectorDataset(UserSourceDataset):
+    def _load_from(self, fs: Any, protocol: str, path: str, url: str) -> dict[str, Any]:
         if not fs.isfile(path):
             raise DatasetError(f"infer_config '{url}' does not exist; give the infer_config.json a defects_infer "
                                "run wrote (runs/<run_name>/defects_infer/infer_config.json)")
@@ -72,12 +61,3 @@ class DeployedDetectorDataset(AbstractDataset[None, dict]):
         name = posixpath.basename(model_path)
         versions = sorted(fs.glob(posixpath.join(model_path, "*", name)), reverse=True)
         return [v for v in versions if fs.isfile(v)]
-
-    def save(self, data: Any) -> None:
-        raise DatasetError(f"'{self._source}' is an input only (DeployedDetectorDataset)")
-
-    def _exists(self) -> bool:
-        return True
-
-    def _describe(self) -> dict[str, Any]:
-        return {"source": self._source}

@@ -8,7 +8,7 @@ to ``<filepath>/<version>/<name>`` and an ``infer_config.json`` names its model 
 
 Catalog example::
 
-    defects_infer_model:
+    defects.infer_model:
       type: sdg_factory.datasets.detector_model.DetectorModelDataset
       filepath: ${globals:dig_url_root}/runs/${runtime_params:run_name, ${globals:run_name}}/defects_infer/model/detector.npz
       versioned: true

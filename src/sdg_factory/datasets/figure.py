@@ -7,7 +7,7 @@ It loads back as an RGBA array and previews as the image in kedro-viz.
 
 Catalog example::
 
-    defects_metrics_plot:
+    defects.metrics_plot:
       type: sdg_factory.datasets.FigureDataset
       filepath: ${globals:dig_url_root}/runs/demo/defects/metrics.png
       save_args: {dpi: 100}

@@ -19,7 +19,7 @@ files for one id) are returned under ``problems``. The folder is never written: 
 
 Catalog example::
 
-    defects_infer_input:
+    defects.infer_input:
       type: sdg_factory.datasets.inspection_folder.InspectionFolderDataset
       source: ${runtime_params:input_dir, none}
 
@@ -41,13 +41,13 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import DatasetError
 
 from sdg_factory.datasets._fs import filesystem, full_path, is_hidden
 from sdg_factory.datasets.image import decode_image
+from sdg_factory.datasets.user_source import UserSourceDataset
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-_ABSENT = {"", "none", "null", "None"}
 BOX_TOLERANCE = 1e-3  # boxes may poke out of the image by rounding, not more
 
 
@@ -59,21 +59,11 @@ class InspectionItemError(DatasetError):
         super().__init__(f"item '{item_id}' ({file}): {message}")
 
 
-class InspectionFolderDataset(AbstractDataset[None, dict]):
+class InspectionFolderDataset(UserSourceDataset):
     """See the module docstring."""
 
-    def __init__(self, *, source: str | None = None, credentials: dict | None = None,
-                 fs_args: dict | None = None, metadata: dict | None = None) -> None:
-        self._source = "" if source is None else str(source)
-        self._credentials, self._fs_args = credentials, fs_args
-        self.metadata = metadata
-
     # --- listing ---------------------------------------------------------------------------
-    def load(self) -> dict[str, Any] | None:
-        if self._source in _ABSENT:
-            return None
-        fs, protocol, root = filesystem(self._source, self._credentials, self._fs_args)
-        url = full_path(protocol, root)
+    def _load_from(self, fs: Any, protocol: str, root: str, url: str) -> dict[str, Any]:
         if not fs.isdir(root):
             raise DatasetError(f"inspection folder '{url}' does not exist or is not a folder; give the folder "
                                "that holds images/ (and optionally golden/, good/, boxes/, masks/)")
@@ -100,15 +90,6 @@ class InspectionFolderDataset(AbstractDataset[None, dict]):
             "classes": classes,
             "problems": problems,
         }
-
-    def save(self, data: Any) -> None:
-        raise DatasetError(f"inspection folder '{self._source}' is an input only: the user's folder is never written")
-
-    def _exists(self) -> bool:
-        return self._source not in _ABSENT
-
-    def _describe(self) -> dict[str, Any]:
-        return {"source": self._source}
 
 
 def _files(fs: Any, root: str, sub: str, suffixes: tuple[str, ...], problems: list) -> dict[str, str]:

@@ -9,7 +9,7 @@ summary of every failed item while all other outputs are written — like a fail
 
 Catalog example::
 
-    defects_infer_failures:
+    defects.infer_failures:
       type: sdg_factory.datasets.item_failures.ItemFailuresDataset
       filepath: ${globals:dig_url_root}/runs/${runtime_params:run_name, ${globals:run_name}}/defects_infer/failures.json
       label: defects_infer input items

@@ -1,9 +1,10 @@
 """Nodes of ``anomaly_detection`` (DESIGN §1: "fit detector on good ROIs → anomaly maps").
 
 Per material: the good ROIs are split into a fitting set and a held-out set; a detector is
-fitted on the first; anomaly maps are written for every texture-defect image and every
+fitted on the first and saved (``defects/model/<MAT>.npz``); anomaly maps are written for every texture-defect image and every
 held-out good ROI (the normal maps that calibrate the pixel threshold and the negatives of
-the evaluation); each map gets an image score.
+the evaluation); each map gets an image score. The run's folders are read as ``defects_infer`` reads an
+inspection folder (:func:`synthetic_folder`), with its fitting and mapping functions.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from sdg_factory.backends.anomaly_detection import (
+    build_anomaly_detector,
+    detector_from_state,
+    detector_state,
+    image_score,
+)
 from sdg_factory.fingerprints import per_item
-from sdg_factory.backends.anomaly_detection import build_anomaly_detector, image_score
+from sdg_factory.pipelines.defects_infer.nodes import fit_on_good, map_of
 from sdg_factory.seeding import item_seed
 
 logger = logging.getLogger(__name__)
@@ -67,44 +74,80 @@ def split_good_rois(augmented_crops: dict[str, Callable], anomaly_labels: list[d
     return {"seed": int(seed), "materials": materials}
 
 
+def synthetic_folder(augmented_crops: dict[str, Callable], anomaly_images: dict[str, Callable],
+                     split: dict[str, Any], material: str) -> dict[str, Any]:
+    """One material of the run's synthetic defects in the inspection-folder layout of
+    ``defects_infer`` (docs/formats.md): ``images/defect/<id>`` its texture-defect images,
+    ``images/good/<id>`` its held-out good ROIs, ``good/<id>`` the good ROIs to fit on. The
+    loaders are the run's own (nothing is copied), so ``defects_infer``'s fitting and mapping
+    functions read the run's folders as they read a user's."""
+    sets = split["materials"][material]
+    images = {f"defect/{pid}": load for pid, load in anomaly_images.items() if material_of(pid) == material}
+    images.update({f"good/{pid}": augmented_crops[pid] for pid in sets["holdout"]})
+    return {"root": f"runs/<run_name> ({material})", "images": images,
+            "image_files": {i: f"anomaly/images/{i[7:]}.png" if i.startswith("defect/") else f"augment/crop/{i[5:]}.png"
+                            for i in images},
+            "golden": {}, "golden_files": {}, "good": {pid: augmented_crops[pid] for pid in sets["fit"]},
+            "boxes": {}, "masks": {}, "classes": None, "problems": []}
+
+
 def fit_detectors(augmented_crops: dict[str, Callable], split: dict[str, Any],
-                  detector_params: dict[str, Any]) -> dict[str, Any]:
-    """One detector per material, fitted on its fitting set."""
+                  detector_params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One detector per material, fitted on its fitting set: its saved state (``defects/model/<MAT>.npz``).
+
+    Saved and fingerprinted, so an unchanged re-run skips this node (no refit) and the mapping
+    nodes reload the detectors from their files."""
+    states = {}
+    for material in split["materials"]:
+        folder = synthetic_folder(augmented_crops, {}, split, material)
+        detector = build_anomaly_detector(detector_params)
+        fit_on_good(detector, folder, sorted(folder["good"]))
+        states[material] = detector_state(detector)
+    return states
+
+
+def detectors_from(detector_models: dict[str, Callable], augmented_crops: dict[str, Callable],
+                   split: dict[str, Any]) -> dict[str, Any]:
+    """The fitted detectors again, from their saved states. A backend whose fitted model cannot be
+    saved without a pickle (pyimgano) keeps its settings only: it is fitted again on the same set."""
     detectors = {}
-    for material, sets in split["materials"].items():
-        images = [augmented_crops[pid]() for pid in sets["fit"]]
-        detectors[material] = build_anomaly_detector(detector_params).fit(images)
-        logger.info("anomaly_detection: fitted %s on %d good ROI(s) of %s",
-                    detectors[material].name, len(images), material)
+    for material, load in sorted(detector_models.items()):
+        state = load()
+        if state.get("fitted_state_saved", True):
+            detectors[material] = detector_from_state(state)
+            continue
+        detectors[material] = build_anomaly_detector({"backend": state["backend"], **state["settings"]})
+        folder = synthetic_folder(augmented_crops, {}, split, material)
+        fit_on_good(detectors[material], folder, sorted(folder["good"]))
     return detectors
 
 
-def _map_of(detector: Any, load: Callable[[], np.ndarray]) -> np.ndarray:
-    return np.asarray(detector.anomaly_maps([load()])[0], dtype=np.float32)
-
-
-def _detector_for(detectors: dict[str, Any], pid: str) -> Any:
-    material = material_of(pid)
-    if material not in detectors:
-        raise ValueError(f"anomaly_detection: '{pid}' is of material {material!r}, which has no good ROIs "
-                         f"to fit a detector on (materials with good ROIs: {sorted(detectors)})")
-    return detectors[material]
+def _check_materials(detector_models: dict[str, Any], pids: Any) -> None:
+    for pid in pids:
+        material = material_of(pid)
+        if material not in detector_models:
+            raise ValueError(f"anomaly_detection: '{pid}' is of material {material!r}, which has no good ROIs "
+                             f"to fit a detector on (materials with good ROIs: {sorted(detector_models)})")
 
 
 @per_item("anomaly_images")
-def map_defect_images(detectors: dict[str, Any], anomaly_images: dict[str, Callable]) -> dict[str, Callable]:
+def map_defect_images(detector_models: dict[str, Callable], anomaly_images: dict[str, Callable],
+                      augmented_crops: dict[str, Callable], split: dict[str, Any]) -> dict[str, Callable]:
     """Lazy anomaly maps of the texture-defect images (same ids: ``MAT/cell__stem__defect``)."""
     if not anomaly_images:
         raise ValueError("anomaly_detection: no images in 'anomaly_images' (anomaly/images/<MAT>/...png); "
                          "run the texture-defect pipeline first")
-    return {pid: partial(_map_of, _detector_for(detectors, pid), load) for pid, load in anomaly_images.items()}
+    _check_materials(detector_models, anomaly_images)
+    detectors = detectors_from(detector_models, augmented_crops, split)
+    return {pid: partial(map_of, detectors[material_of(pid)], load) for pid, load in anomaly_images.items()}
 
 
 @per_item("augmented_crops")
-def map_held_out_rois(detectors: dict[str, Any], augmented_crops: dict[str, Callable],
+def map_held_out_rois(detector_models: dict[str, Callable], augmented_crops: dict[str, Callable],
                       split: dict[str, Any]) -> dict[str, Callable]:
     """Lazy anomaly maps of the held-out good ROIs (same ids: ``MAT/cell/NNNN``)."""
-    return {pid: partial(_map_of, detectors[material], augmented_crops[pid])
+    detectors = detectors_from(detector_models, augmented_crops, split)
+    return {pid: partial(map_of, detectors[material], augmented_crops[pid])
             for material, sets in split["materials"].items() for pid in sets["holdout"]}
 
 

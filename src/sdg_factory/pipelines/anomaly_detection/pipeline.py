@@ -1,4 +1,4 @@
-"""``anomaly_detection``: split good ROIs → fit per material → anomaly maps → image scores."""
+"""``anomaly_detection``: split good ROIs → fit per material (saved) → anomaly maps → image scores."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -10,17 +10,21 @@ from sdg_factory.pipelines.anomaly_detection.nodes import (
     split_good_rois,
 )
 
+#: one kedro-viz group (and one ``recompute=defects``) for anomaly_detection, defects_export, defects_infer
+NS = "defects"
+
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
         Node(split_good_rois, ["augmented_crops", "anomaly_labels", "params:anomaly_detection", "params:seed"],
-             "anomaly_detection_split", name="split_good_rois"),
-        Node(fit_detectors, ["augmented_crops", "anomaly_detection_split", "params:anomaly_detection.detector"],
-             "anomaly_detectors", name="fit_detectors"),
-        Node(map_defect_images, ["anomaly_detectors", "anomaly_images"], "anomaly_maps_defect",
-             name="map_defect_images"),
-        Node(map_held_out_rois, ["anomaly_detectors", "augmented_crops", "anomaly_detection_split"],
-             "anomaly_maps_good", name="map_held_out_rois"),
-        Node(image_scores, ["anomaly_maps_defect", "anomaly_maps_good", "params:anomaly_detection"],
-             "anomaly_image_scores", name="image_scores"),
+             "defects.detector_split", name="split_good_rois", namespace=NS),
+        Node(fit_detectors, ["augmented_crops", "defects.detector_split", "params:anomaly_detection.detector"],
+             "defects.detector_models", name="fit_detectors", namespace=NS),
+        Node(map_defect_images, ["defects.detector_models", "anomaly_images", "augmented_crops",
+                                 "defects.detector_split"], "defects.anomaly_maps_defect",
+             name="map_defect_images", namespace=NS),
+        Node(map_held_out_rois, ["defects.detector_models", "augmented_crops", "defects.detector_split"],
+             "defects.anomaly_maps_good", name="map_held_out_rois", namespace=NS),
+        Node(image_scores, ["defects.anomaly_maps_defect", "defects.anomaly_maps_good", "params:anomaly_detection"],
+             "defects.image_scores", name="image_scores", namespace=NS),
     ])

@@ -24,6 +24,7 @@ from sdg_factory.defects import (
     merge_settings,
     resolve_pixel_threshold,
 )
+from sdg_factory.pipelines.defects_infer.nodes import image_threshold, model_block
 
 RUN_RELATIVE_MAPS = "defects/anomaly_maps"
 RUN_RELATIVE_MASKS = "defects/masks"
@@ -53,26 +54,12 @@ def resolve_thresholds(params: dict[str, Any], infer_config_input: dict | None, 
         roi_xyxy_norm=settings["roi_xyxy_norm"],
         calibration_source=f"{RUN_RELATIVE_MAPS}/good",
     )
-    image, image_provenance = _image_threshold(params, infer_config_input, image_scores)
+    image, image_provenance = image_threshold(params, infer_config_input,
+                                              [r["score"] for r in image_scores if r["kind"] == "good"],
+                                              "anomaly_image_scores")
     return {"pixel_threshold": pixel.pixel_threshold,
             "pixel_threshold_provenance": pixel.pixel_threshold_provenance,
             "threshold": image, "threshold_provenance": image_provenance}
-
-
-def _image_threshold(params: dict[str, Any], infer_config_input: dict | None, image_scores: list[dict]
-                     ) -> tuple[float | None, dict[str, Any]]:
-    if params.get("image_threshold") is not None:
-        value = float(params["image_threshold"])
-        return value, {"method": "fixed", "source": "explicit", "value": value}
-    if infer_config_input and infer_config_input.get("threshold") is not None:
-        value = float(infer_config_input["threshold"])
-        return value, {"method": "fixed", "source": "infer_config", "value": value}
-    good = np.array([r["score"] for r in image_scores if r["kind"] == "good" and r["score"] is not None])
-    if good.size == 0:
-        return None, {"method": "none", "reason": "no good image scores to calibrate on; inputs get no label"}
-    q = float(params.get("image_normal_quantile", 0.99))
-    return float(np.quantile(good, q)), {"method": "normal_score_quantile", "source": "anomaly_image_scores",
-                                         "q": q, "calibration_image_count": int(good.size)}
 
 
 def _extract(load: Callable[[], np.ndarray], pixel_threshold: float, settings: dict[str, Any]) -> dict[str, Any]:
@@ -120,12 +107,18 @@ def export_defects(defect_maps: dict[str, Callable], good_maps: dict[str, Callab
 
 
 def build_infer_config(settings: dict[str, Any], thresholds: dict[str, Any], infer_config_input: dict | None,
-                       detector_params: dict[str, Any]) -> dict[str, Any]:
-    """``infer_config.json``: the input one (if any) with the document's ``defects`` block,
-    the image threshold and the detector that made the maps."""
+                       detector_models: dict[str, Callable]) -> dict[str, Any]:
+    """``infer_config.json``: the input one (if any) with the document's ``defects`` block, the
+    image threshold and the saved detectors that made the maps (``model/<MAT>.npz`` by ``sha256``;
+    with one material, ``model`` names it as ``defects_infer`` does, so ``defects_infer
+    --params infer_config=runs/<r>/defects/infer_config.json`` deploys it)."""
     base = dict(infer_config_input or {})
-    base.setdefault("model", {"backend": detector_params.get("backend", "patch_stats"),
-                              "settings": {k: v for k, v in detector_params.items() if k != "backend"}})
+    if "model" not in base:
+        states = {material: load() for material, load in sorted(detector_models.items())}
+        blocks = {material: model_block(state, f"model/{material}.npz") for material, state in states.items()}
+        first = next(iter(blocks.values()), {"backend": "patch_stats", "settings": {}})
+        base["model"] = {**first, "materials": blocks} if len(blocks) == 1 else {
+            "backend": first["backend"], "settings": first["settings"], "materials": blocks}
     if thresholds["threshold"] is not None:
         base["threshold"] = thresholds["threshold"]
         base["threshold_provenance"] = thresholds["threshold_provenance"]

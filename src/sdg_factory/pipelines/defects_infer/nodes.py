@@ -26,14 +26,8 @@ import cv2
 import numpy as np
 from kedro.io import DatasetError
 
-from sdg_factory.backends.anomaly_detection import (
-    build_anomaly_detector,
-    detector_from_state,
-    detector_state,
-    image_score,
-    needs_fit,
-    needs_golden,
-)
+from sdg_factory.backends.anomaly_detection import build_anomaly_detector, detector_from_state, detector_state
+from sdg_factory.backends.anomaly_detection import image_score, needs_fit, needs_golden
 from sdg_factory.datasets.inspection_folder import InspectionItemError
 from sdg_factory.defects import (
     defects_record,
@@ -58,7 +52,7 @@ from sdg_factory.seeding import item_seed
 logger = logging.getLogger(__name__)
 
 RUN_RELATIVE_MASKS = "defects_infer/masks"
-#: where the catalog's ``defects_infer_model`` lies, relative to ``infer_config.json``'s folder
+#: where the catalog's ``defects.infer_model`` lies, relative to ``infer_config.json``'s folder
 MODEL_RELATIVE_PATH = "model/detector.npz"
 ITEM_ERRORS = (DatasetError, GoldenTemplateError, ValueError, cv2.error)
 EXTRACT_KEYS = ("roi_xyxy_norm", "open_ksize", "close_ksize", "fill_holes", "min_area", "max_regions")
@@ -78,15 +72,24 @@ def _listing_failures(folder: dict | None, stage: str) -> list[dict[str, str]]:
     return [{"stage": stage, "folder": folder["root"], **p} for p in folder["problems"]]
 
 
-def _map_of(detector: Any, folder: dict, item_id: str) -> np.ndarray:
-    image = folder["images"][item_id]()
-    if needs_golden(detector):
-        if item_id not in folder["golden"]:
-            raise InspectionItemError(f"no golden reference: {detector.name} compares each image with "
-                                      f"{folder['root']}/golden/{item_id}.<png|jpg|bmp|tif>; add it",
-                                      item_id=item_id, file=f"golden/{item_id}.*")
-        return np.asarray(detector.anomaly_maps([image], [folder["golden"][item_id]()])[0], np.float32)
+def map_of(detector: Any, load_image: Callable[[], np.ndarray],
+           load_golden: Callable[[], np.ndarray] | None = None) -> np.ndarray:
+    """The ``float32`` anomaly map of one image (against its golden for a golden-based detector)."""
+    image = load_image()
+    if load_golden is not None:
+        return np.asarray(detector.anomaly_maps([image], [load_golden()])[0], np.float32)
     return np.asarray(detector.anomaly_maps([image])[0], np.float32)
+
+
+def _map_of(detector: Any, folder: dict, item_id: str) -> np.ndarray:
+    if not needs_golden(detector):
+        return map_of(detector, folder["images"][item_id])
+    if item_id not in folder["golden"]:
+        folder["images"][item_id]()  # an unreadable image is reported as such first
+        raise InspectionItemError(f"no golden reference: {detector.name} compares each image with "
+                                  f"{folder['root']}/golden/{item_id}.<png|jpg|bmp|tif>; add it",
+                                  item_id=item_id, file=f"golden/{item_id}.*")
+    return map_of(detector, folder["images"][item_id], folder["golden"][item_id])
 
 
 def _require_goldens(detector: Any, folder: dict, what: str) -> None:
@@ -135,15 +138,22 @@ def prepare_detector(params: dict[str, Any], deployed: dict | None, calibration:
         ids = sorted(calibration["good"], key=lambda i: item_seed(seed, i))
         k = min(len(ids) - 1, round(float(params.get("holdout_fraction", 0.25)) * len(ids)))
         split = {"fit": sorted(ids[k:]), "holdout": sorted(ids[:k])}
-        images = []
-        for item_id in split["fit"]:
-            try:
-                images.append(calibration["good"][item_id]())
-            except ITEM_ERRORS as exc:
-                failures.append(_failure(calibration, item_id, exc, "fit", f"good/{item_id}"))
-        detector.fit(images)
-        logger.info("defects_infer: fitted %s on %d good image(s)", detector.name, len(images))
+        failures += fit_on_good(detector, calibration, split["fit"])
     return detector, detector_state(detector), split, failures
+
+
+def fit_on_good(detector: Any, folder: dict, ids: list[str]) -> list[dict]:
+    """Fit ``detector`` on the ``good/`` images ``ids`` of an inspection folder; the items that
+    could not be read are returned (and left out), the others fitted on."""
+    images, failures = [], []
+    for item_id in ids:
+        try:
+            images.append(folder["good"][item_id]())
+        except ITEM_ERRORS as exc:
+            failures.append(_failure(folder, item_id, exc, "fit", f"good/{item_id}"))
+    detector.fit(images)
+    logger.info("%s: fitted %s on %d good image(s)", folder["root"], detector.name, len(images))
+    return failures
 
 
 # --- thresholds ----------------------------------------------------------------------------------
@@ -236,7 +246,9 @@ def resolve_thresholds(params: dict[str, Any], settings: dict[str, Any], deploye
         saved = (config or {}).get("defects", {}).get("pixel_threshold_provenance")
         if explicit is None and config is not None and saved:
             provenance = dict(saved)  # the value is the saved one: so is the way it was chosen
-    image, image_provenance = _image_threshold(params, config, normal_maps)
+    top = float(params.get("score_top_fraction", 0.01))
+    image, image_provenance = image_threshold(params, config, [image_score(m, top) for m in normal_maps.values()],
+                                              "calibration maps")
     return {"pixel_threshold": float(pixel), "pixel_threshold_provenance": provenance,
             "pixel_threshold_strategy": strategy, "min_area": int(min_area),
             "threshold": image, "threshold_provenance": image_provenance}, failures
@@ -253,8 +265,11 @@ def _normal_maps(detector: Any, calibration: dict, split: dict[str, Any]) -> tup
     return _maps(detector, folder, list(split.get("holdout") or []), "calibration")
 
 
-def _image_threshold(params: dict[str, Any], config: dict | None, normal_maps: dict[str, np.ndarray]
-                     ) -> tuple[float | None, dict[str, Any]]:
+def image_threshold(params: dict[str, Any], config: dict | None, normal_scores: list[float | None], source: str
+                    ) -> tuple[float | None, dict[str, Any]]:
+    """The image threshold that labels inputs: explicit ``image_threshold`` → the infer_config's
+    ``threshold`` (with its saved provenance) → the ``image_normal_quantile`` of the image scores of
+    normal (defect-free) calibration maps → none (inputs get no label)."""
     if params.get("image_threshold") is not None:
         value = float(params["image_threshold"])
         return value, {"method": "fixed", "source": "explicit", "value": value}
@@ -262,12 +277,11 @@ def _image_threshold(params: dict[str, Any], config: dict | None, normal_maps: d
         value = float(config["threshold"])
         return value, dict(config.get("threshold_provenance") or {"method": "fixed", "source": "infer_config",
                                                                    "value": value})
-    top = float(params.get("score_top_fraction", 0.01))
-    scores = np.array([s for s in (image_score(m, top) for m in normal_maps.values()) if np.isfinite(s)])
+    scores = np.array([s for s in normal_scores if s is not None and np.isfinite(s)], dtype=np.float64)
     if scores.size == 0:
         return None, {"method": "none", "reason": "no normal calibration maps; inputs get no label"}
     q = float(params.get("image_normal_quantile", 0.99))
-    return float(np.quantile(scores, q)), {"method": "normal_score_quantile", "source": "calibration maps",
+    return float(np.quantile(scores, q)), {"method": "normal_score_quantile", "source": source,
                                            "q": q, "calibration_image_count": int(scores.size)}
 
 
@@ -328,14 +342,18 @@ def _packed(mask: np.ndarray) -> Callable[[], np.ndarray]:
 
 
 # --- deployment ----------------------------------------------------------------------------------
+def model_block(state: dict[str, Any], path: str) -> dict[str, Any]:
+    """The ``model`` block of an ``infer_config.json`` naming a saved detector state at ``path``
+    (relative to the config's folder) by its ``sha256``."""
+    return {"backend": state["backend"], "settings": state["settings"], "path": path, "sha256": state["sha256"],
+            "algorithm_version": state["algorithm_version"], "code_version": state["code_version"],
+            "fitted_state_saved": state.get("fitted_state_saved", True)}
+
+
 def build_infer_config(settings: dict[str, Any], thresholds: dict[str, Any], state: dict[str, Any]
                        ) -> dict[str, Any]:
     """``infer_config.json``: the saved detector (``model``), the image threshold, the ``defects`` block."""
-    base: dict[str, Any] = {"model": {"backend": state["backend"], "settings": state["settings"],
-                                      "path": MODEL_RELATIVE_PATH, "sha256": state["sha256"],
-                                      "algorithm_version": state["algorithm_version"],
-                                      "code_version": state["code_version"],
-                                      "fitted_state_saved": state.get("fitted_state_saved", True)}}
+    base: dict[str, Any] = {"model": model_block(state, MODEL_RELATIVE_PATH)}
     if thresholds["threshold"] is not None:
         base["threshold"] = thresholds["threshold"]
         base["threshold_provenance"] = thresholds["threshold_provenance"]
