@@ -30,9 +30,10 @@ logger = logging.getLogger(__name__)
 # helpers (module level, so savers pickle for the process executor)
 # --------------------------------------------------------------------------------------
 
-def _with_retries(fn, attempts: int, what: str):
-    """Call ``fn`` up to ``attempts`` times; the last error is raised with the attempt count."""
-    attempts = max(1, int(attempts))
+def _with_retries(fn, max_retries: int, what: str):
+    """Call ``fn``, and again up to ``max_retries`` times after a failure (``max_retries + 1``
+    attempts in all, docs/parameters.md); the last error is raised with the attempt count."""
+    attempts = max(0, int(max_retries)) + 1
     for attempt in range(1, attempts + 1):
         try:
             return fn()
@@ -101,12 +102,12 @@ def white_background(input_image: np.ndarray, reference_mask: np.ndarray, params
 # --------------------------------------------------------------------------------------
 
 def _perspective_item(backend: str, backend_config: dict, view, index: int, image: np.ndarray,
-                      seed: int, attempts: int) -> dict:
+                      seed: int, max_retries: int) -> dict:
     from sdg_factory.backends.perspectives import build_perspective_generator
 
     generator = build_perspective_generator(backend, backend_config)
     mask = segment_on_white(image)
-    rgb = _with_retries(lambda: generator.generate(image, mask, view, index, seed), attempts,
+    rgb = _with_retries(lambda: generator.generate(image, mask, view, index, seed), max_retries,
                         f"perspective {view.name(index)}")
     return {"image": rgb, "mask": segment_on_white(rgb)}
 
@@ -161,14 +162,14 @@ def generate_scene_prompts(project_info: str, system_prompt: str, params: dict, 
 # --------------------------------------------------------------------------------------
 
 def _scene_item(editor_config: dict, perspective_loader, prompt: str, background_loader, size,
-                seed: int, attempts: int, name: str) -> dict:
+                seed: int, max_retries: int, name: str) -> dict:
     view = perspective_loader()
     background = background_loader()
     if background is not None:
         background = np.asarray(background)[..., :3]
     request = EditRequest(image=view["image"], mask=view["mask"], prompt=prompt, task="place_in_scene",
                           background=background, seed=seed, options={"size": list(size)})
-    image, outputs = _with_retries(partial(_edit, editor_config, request), attempts, f"scene image {name}")
+    image, outputs = _with_retries(partial(_edit, editor_config, request), max_retries, f"scene image {name}")
     return {"image": image[..., :3], "mask": outputs.get("mask")}
 
 
@@ -213,10 +214,10 @@ def generate_scene_dataset(perspectives: dict, prompts: dict, background_scenes:
 # step 5: generative augmentation (images only; labels come from step 6)
 # --------------------------------------------------------------------------------------
 
-def _augment_item(editor_config: dict, source_loader, prompt: str, seed: int, attempts: int, name: str) -> dict:
+def _augment_item(editor_config: dict, source_loader, prompt: str, seed: int, max_retries: int, name: str) -> dict:
     source = source_loader()
     request = EditRequest(image=source["image"], prompt=prompt, task="augment", seed=seed)
-    image, outputs = _with_retries(partial(_edit, editor_config, request), attempts, f"augmentation {name}")
+    image, outputs = _with_retries(partial(_edit, editor_config, request), max_retries, f"augmentation {name}")
     # a photometric edit keeps the geometry, so the source's known mask still holds
     mask = source.get("mask") if outputs.get("geometry_preserved") else None
     return {"image": image[..., :3], "mask": mask}
