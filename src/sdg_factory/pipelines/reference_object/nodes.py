@@ -20,7 +20,8 @@ from sdg_factory.backends.image_edit import EditRequest, build_image_editor
 from sdg_factory.datasets.yolo import YoloItems
 from sdg_factory.imaging import cv_augment
 from sdg_factory.imaging.segmentation import segment_on_white
-from sdg_factory.imaging.yolo_labels import coco_segmentation, mask_iou, rasterize_label, yolo_label_lines
+from sdg_factory.imaging.masks import mask_iou
+from sdg_factory.imaging.yolo_labels import coco_segmentation, rasterize_label, yolo_label_lines
 from sdg_factory.seeding import item_rng, item_seed
 
 logger = logging.getLogger(__name__)
@@ -326,8 +327,9 @@ def annotation_report(yolo_dataset: YoloItems, scene_dataset: dict, combined_ima
             annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 1,
                                 "segmentation": polygons, "bbox": bbox, "area": area, "iscrowd": 0})
         known = source[stem]()["mask"] if stem in source else None
-        if known is not None:
-            per_image[stem] = round(mask_iou(rasterize_label(item["label"], (h, w)), known), 4)
+        iou = None if known is None else mask_iou(rasterize_label(item["label"], (h, w)), known)
+        if iou is not None:  # both masks empty: nothing to compare (imaging/masks.py)
+            per_image[stem] = round(iou, 4)
     coco = {"images": images, "annotations": annotations,
             "categories": [{"id": 1, "name": name} for name in yolo_dataset.names[:1]]}
 
