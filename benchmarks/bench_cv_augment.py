@@ -25,7 +25,8 @@ N_IMAGES = 48
 def _images() -> list[np.ndarray]:
     import cv2
 
-    from sdg_factory.imaging.compositing import cutout_on_white, place_in_scene, render_backdrop
+    from sdg_factory.imaging.backdrop import render_backdrop
+    from sdg_factory.imaging.placement import cutout_on_white, place_in_scene
     from sdg_factory.pipelines.reference_object.samples.make_sample import render_toy_robot
 
     rgb, mask = render_toy_robot()

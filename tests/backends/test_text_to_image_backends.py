@@ -126,7 +126,7 @@ def test_gemini_sends_16_9_2k_and_retries_an_answer_without_image():
     }
     with scripted_server(routes) as (url, calls):
         backend = build_text_to_image({"backend": "gemini", "endpoint": f"{url}/v1beta", "model": "gemini-test-image",
-                                       "api_key": "g-key", "backoff_s": 0, "max_attempts": 3})
+                                       "api_key": "g-key", "backoff_s": 0, "no_image_retries": 2})
         backend.health_check()
         out = backend.generate(TextToImageRequest("a loading dock at dawn"))
     assert np.array_equal(out, image)
@@ -140,15 +140,16 @@ def test_gemini_sends_16_9_2k_and_retries_an_answer_without_image():
     assert "Authorization" not in posts[-1]["headers"]
 
 
-def test_gemini_gives_up_after_bounded_attempts_with_the_reason():
+@pytest.mark.parametrize("no_image_retries", [0, 2])
+def test_gemini_gives_up_after_no_image_retries_plus_one_requests_with_the_reason(no_image_retries):
     path = "/v1beta/models/m:generateContent"
     blocked = {"promptFeedback": {"blockReason": "SAFETY"}, "candidates": []}
     with scripted_server({("POST", path): [(200, blocked)]}) as (url, calls):
         backend = build_text_to_image({"backend": "gemini", "endpoint": f"{url}/v1beta", "model": "m",
-                                       "api_key": "k", "max_attempts": 2, "backoff_s": 0})
-        with pytest.raises(TextToImageError, match="blockReason=SAFETY"):
+                                       "api_key": "k", "no_image_retries": no_image_retries, "backoff_s": 0})
+        with pytest.raises(TextToImageError, match=f"after {no_image_retries + 1} attempt.*blockReason=SAFETY"):
             backend.generate(TextToImageRequest("p"))
-    assert len(calls) == 2
+    assert len(calls) == no_image_retries + 1  # the first request, then the retries
 
 
 # --- diffusers ----------------------------------------------------------------------------

@@ -49,8 +49,10 @@ def test_missing_sam2_checkpoint_names_the_parameter(sample_image, tmp_path):
 
 
 def test_classical_annotator_finds_the_object_in_relit_composites(sample_image, sample_mask):
-    from sdg_factory.imaging.compositing import augment_scene, cutout_on_white, place_in_scene, render_backdrop
-    from sdg_factory.imaging.yolo_labels import mask_iou
+    from sdg_factory.imaging.backdrop import render_backdrop
+    from sdg_factory.imaging.masks import mask_iou
+    from sdg_factory.imaging.placement import cutout_on_white, place_in_scene
+    from sdg_factory.imaging.weather import augment_scene
 
     annotator = build_annotator({"backend": "classical"}, sample_image, sample_mask)
     white = cutout_on_white(sample_image, sample_mask)

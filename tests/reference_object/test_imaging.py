@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 
 from sdg_factory.imaging import cv_augment as cva
-from sdg_factory.imaging.compositing import augment_scene, cutout_on_white, place_in_scene, render_backdrop
+from sdg_factory.imaging.backdrop import render_backdrop
+from sdg_factory.imaging.masks import mask_iou
+from sdg_factory.imaging.placement import cutout_on_white, place_in_scene
 from sdg_factory.imaging.segmentation import reference_mask_classical, segment_on_white
 from sdg_factory.imaging.views import ViewSpec, parse_views, render_view
-from sdg_factory.imaging.yolo_labels import mask_iou, rasterize_label, yolo_label_lines
+from sdg_factory.imaging.weather import augment_scene
+from sdg_factory.imaging.yolo_labels import rasterize_label, yolo_label_lines
 from sdg_factory.pipelines.reference_object.scene_prompts import ProjectInfoError, template_prompts
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from sdg_factory.imaging.yolo_labels import mask_iou, parse_yolo_label, rasterize_label
+from sdg_factory.imaging.masks import mask_iou
+from sdg_factory.imaging.yolo_labels import parse_yolo_label, rasterize_label
 from tests.reference_object.conftest import read_gray, read_rgb
 
 pytestmark = pytest.mark.slow

@@ -67,6 +67,18 @@ def torch_dtype(dtype: str | None, device: str, parameter: str = "dtype"):
 _CACHES: dict[str, ModelCache] = {}
 
 
+def on_device(pipe: Any, device: str, cpu_offload: bool = False) -> Any:
+    """A loaded diffusers pipeline made ready to call: moved to ``device`` (with ``cpu_offload``
+    on CUDA, each submodule moves to the GPU only while it runs), its progress bars off."""
+    if cpu_offload and device.startswith("cuda"):
+        pipe.enable_model_cpu_offload()
+    else:
+        pipe = pipe.to(device)
+    if hasattr(pipe, "set_progress_bar_config"):
+        pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
 class ModelCache:
     """Models loaded once per process, keyed by everything that makes two loads differ (folder,
     class, device, dtype…); every backend instance built for the same key shares the model.

@@ -22,7 +22,7 @@ import importlib
 import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, Protocol, TypeVar, runtime_checkable
 
 T = TypeVar("T")
 
@@ -66,18 +66,31 @@ def check_keys(factory: Callable, config: Mapping[str, Any], section: str,
                          f"{', '.join(sorted(accepted)) or 'no settings'}")
 
 
+@runtime_checkable
+class Backend(Protocol):
+    """What every backend provides, whatever its kind: a name, and a health check that raises
+    the kind's error with an actionable message when the backend cannot serve."""
+
+    name: str
+
+    def health_check(self) -> None:
+        """Raise if the backend cannot serve (missing weights, endpoint down, no API key)."""
+
+
 class Registry(Generic[T]):
     """Backends of one kind: ``{name: "module:Class"}`` built in, plus what plugins register.
 
     ``kind`` names the kind in errors (``image-edit``); ``parameter`` is the parameter that
     picks a backend, ``section`` the parameter section its settings live in (``{name}`` is
     replaced by the backend's name); ``passed_by_builder`` are constructor arguments the
-    pipeline passes itself (the reference image of an annotator), never settings.
+    pipeline passes itself (the reference image of an annotator), never settings; ``default``
+    is the backend a section that names none gets.
     """
 
     def __init__(self, kind: str, implementations: Mapping[str, str], *, parameter: str, section: str,
-                 passed_by_builder: tuple[str, ...] = ()) -> None:
+                 passed_by_builder: tuple[str, ...] = (), default: str | None = None) -> None:
         self.kind = kind
+        self.default = default
         self.parameter = parameter
         self.section = section
         self.passed_by_builder = passed_by_builder
@@ -150,7 +163,7 @@ class Registry(Generic[T]):
         """Backend ``name`` built from its own ``settings`` (checked) and the builder's arguments."""
         return self.factory(name)(**from_builder, **self.check(name, settings, section))
 
-    def build_from(self, config: Mapping[str, Any] | None, default: str, *, section: str | None = None,
+    def build_from(self, config: Mapping[str, Any] | None, default: str | None = None, *, section: str | None = None,
                    **from_builder: Any) -> T:
         """Build from a section that names its backend: ``{"backend": name, ...settings}``.
 
@@ -163,10 +176,11 @@ class Registry(Generic[T]):
         name, settings = self.split(config, default)
         return self.build(name, settings, section=section, **from_builder)
 
-    def split(self, config: Mapping[str, Any] | None, default: str) -> tuple[str, dict[str, Any]]:
-        """``(name, its settings)`` of a ``{"backend": name, ...}`` section (see :meth:`build_from`)."""
+    def split(self, config: Mapping[str, Any] | None, default: str | None = None) -> tuple[str, dict[str, Any]]:
+        """``(name, its settings)`` of a ``{"backend": name, ...}`` section (see :meth:`build_from`);
+        no ``backend`` key: ``default``, else the registry's own."""
         config = dict(config or {})
-        name = config.pop("backend", default)
+        name = config.pop("backend", self.default if default is None else default)
         if name not in self:
             self.reject(name)
         sections = {k: config.pop(k) for k in list(config) if k in self and isinstance(config[k], dict)}

@@ -46,7 +46,7 @@ class _DocumentDataset(SingleFileMixin, AbstractVersionedDataset[Any, Any]):
         self._save_args = {**self.DEFAULT_SAVE_ARGS, **(save_args or {})}
         self.metadata = metadata
 
-    # each format provides _parse(text) and _dump(data)
+    # each format provides parse(text) and dump(data, **save_args)
 
     def load(self) -> Any:
         url = full_path(self._protocol, self._path)
@@ -56,14 +56,18 @@ class _DocumentDataset(SingleFileMixin, AbstractVersionedDataset[Any, Any]):
         except (FileNotFoundError, VersionNotFoundError) as exc:
             raise DatasetError(f"'{url}' does not exist; run the pipeline that writes it first") from exc
         try:
-            return self._parse(text)
+            return self.parse(text)
         except (ValueError, yaml.YAMLError) as exc:
             raise DatasetError(f"'{url}' is not valid {self.KIND} ({exc}); fix or delete the file") from exc
 
     def save(self, data: Any) -> None:
         if self._skip_save(data):
             return
-        self._save_bytes(self._dump(data).encode())
+        self._save_bytes(self.dump(data, **self._save_args).encode())
+
+    def preview(self) -> JSONPreview:
+        """The document as JSON, for kedro-viz (YAML dates and the like as their text)."""
+        return JSONPreview(json.dumps(self.load(), default=str))
 
     def _exists(self) -> bool:
         return self._existing_path() is not None
@@ -78,15 +82,7 @@ class JSONDataset(_DocumentDataset):
     DEFAULT_SAVE_ARGS = {"indent": 2}
     KIND = "JSON"
 
-    def _parse(self, text: str) -> Any:
-        return json.loads(text)
-
-    def _dump(self, data: Any) -> str:
-        return json.dumps(data, **self._save_args)
-
-    def preview(self) -> JSONPreview:
-        """The document, for kedro-viz."""
-        return JSONPreview(json.dumps(self.load()))
+    parse, dump = staticmethod(json.loads), staticmethod(json.dumps)
 
 
 class YAMLDataset(_DocumentDataset):
@@ -95,12 +91,4 @@ class YAMLDataset(_DocumentDataset):
     DEFAULT_SAVE_ARGS = {"default_flow_style": False}
     KIND = "YAML"
 
-    def _parse(self, text: str) -> Any:
-        return yaml.safe_load(text)
-
-    def _dump(self, data: Any) -> str:
-        return yaml.dump(data, **self._save_args)
-
-    def preview(self) -> JSONPreview:
-        """The document, for kedro-viz."""
-        return JSONPreview(json.dumps(self.load(), default=str))
+    parse, dump = staticmethod(yaml.safe_load), staticmethod(yaml.dump)

@@ -7,7 +7,8 @@
   against the false-positive rate on normal pixels — integrated up to ``fpr_limit`` (0.3) and
   divided by it, so 1.0 is perfect.
 - ``region_hits``: which ground-truth regions an exported mask finds (covered fraction ≥
-  ``min_coverage``), and ``mask_iou``.
+  ``min_coverage``), and ``mask_iou`` (the project's one, ``imaging/masks.py``: ``None`` when
+  both masks are empty).
 
 Non-finite map values count as the lowest score.
 """
@@ -18,6 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
+
+from sdg_factory.imaging.masks import mask_iou  # noqa: F401 - one mask IoU, read here with the other metrics
 
 EIGHT = np.ones((3, 3), bool)
 
@@ -107,13 +110,6 @@ def region_hits(gt_mask: np.ndarray, pred_mask: np.ndarray, min_coverage: float 
     covered = np.bincount(lab.ravel(), weights=(np.asarray(pred_mask) > 0).ravel(), minlength=n + 1)
     found = int(((covered[1:] / area[1:]) >= min_coverage).sum() if min_coverage > 0 else (covered[1:] > 0).sum())
     return found, int(n)
-
-
-def mask_iou(gt_mask: np.ndarray, pred_mask: np.ndarray) -> float | None:
-    """Intersection over union of two binary masks; ``None`` when both are empty."""
-    a, b = np.asarray(gt_mask) > 0, np.asarray(pred_mask) > 0
-    union = int((a | b).sum())
-    return None if union == 0 else float((a & b).sum() / union)
 
 
 # --- region detection at an IoU threshold (predicted regions vs ground-truth boxes) ----------

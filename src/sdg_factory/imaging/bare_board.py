@@ -445,8 +445,10 @@ def _mousebite(board: _Board, rng):
     return "remove", net, draw
 
 
-def _spur(board: _Board, rng):
-    site = _trace_site(board, rng) if rng.random() < 0.7 else _pad_site(board, rng)
+def _copper_edge(board: _Board, rng, trace_probability: float):
+    """A site on a trace (else a pad) and where its own copper ends along the site's normal:
+    ``(centre, direction, normal, width, net, edge)``, or ``None`` when the site is unusable."""
+    site = _trace_site(board, rng) if rng.random() < trace_probability else _pad_site(board, rng)
     if site is None:
         return None
     c, d, n, width, net = site
@@ -457,8 +459,15 @@ def _spur(board: _Board, rng):
     own = _march(np.where(small == net, 0, 1).astype(np.uint8), c, n, 200)
     if own is None:
         return None
-    edge = c + n * (own[1] - 0.5)
-    hit = _march(small, edge + n, n, 4 * board.rules.clearance + 20)
+    return c, d, n, width, net, c + n * (own[1] - 0.5)
+
+
+def _spur(board: _Board, rng):
+    site = _copper_edge(board, rng, 0.7)
+    if site is None:
+        return None
+    _, d, n, width, net, edge = site
+    hit = _march(board.small(), edge + n, n, 4 * board.rules.clearance + 20)
     room = hit[1] if hit else 4 * board.rules.clearance
     length = float(rng.uniform(0.3, 0.6)) * room
     if length < 3:
@@ -471,19 +480,13 @@ def _spur(board: _Board, rng):
 
 
 def _short(board: _Board, rng):
-    site = _trace_site(board, rng) if rng.random() < 0.6 else _pad_site(board, rng)
+    site = _copper_edge(board, rng, 0.6)
     if site is None:
         return None
-    c, d, n, width, net = site
+    c, _, n, width, net, edge = site
+    # we left our own copper: find the next conductor along the normal
     small = board.small()
     h, w = small.shape
-    if not (0 <= c[0] < w and 0 <= c[1] < h) or small[int(c[1]), int(c[0])] != net:
-        return None
-    # leave our own copper, then find the next conductor along the normal
-    own = _march(np.where(small == net, 0, 1).astype(np.uint8), c, n, 200)
-    if own is None:
-        return None
-    edge = c + n * (own[1] - 0.5)
     hit = _march(small, edge, n, 3 * board.rules.clearance + 12)
     if hit is None or hit[0] == net:
         return None

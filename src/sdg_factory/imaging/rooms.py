@@ -157,33 +157,26 @@ def _span(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi)) if hi > lo else (lo + hi) / 2
 
 
+def _tag_level(tags: dict[str, str], key: str, levels: tuple, default):
+    """The value of the first ``(words, value)`` level whose words the tag ``key`` contains."""
+    text = tags.get(key, "")
+    return next((value for words, value in levels if any(k in text for k in words)), default)
+
+
 def _layout_scale(tags: dict[str, str]) -> float:
-    layout = tags.get("layout", "")
-    if any(k in layout for k in ("compact", "narrow", "small", "tight")):
-        return 0.8
-    if any(k in layout for k in ("open", "wide", "large", "spacious")):
-        return 1.25
-    return 1.0
+    return _tag_level(tags, "layout", ((("compact", "narrow", "small", "tight"), 0.8),
+                                       (("open", "wide", "large", "spacious"), 1.25)), 1.0)
 
 
 def _clutter_level(tags: dict[str, str]) -> int:
-    clutter = tags.get("clutter", "")
-    if any(k in clutter for k in ("heavy", "cluttered", "messy", "high", "busy")):
-        return 3
-    if any(k in clutter for k in ("moderate", "some", "medium", "lived")):
-        return 2
-    if any(k in clutter for k in ("minimal", "tidy", "clean", "spotless", "empty")):
-        return 0
-    return 1
+    return _tag_level(tags, "clutter", ((("heavy", "cluttered", "messy", "high", "busy"), 3),
+                                        (("moderate", "some", "medium", "lived"), 2),
+                                        (("minimal", "tidy", "clean", "spotless", "empty"), 0)), 1)
 
 
 def _occupancy(tags: dict[str, str]) -> int:
-    occ = tags.get("occupancy", "")
-    if any(k in occ for k in ("busy", "crowded", "peak", "rush", "full")):
-        return 4
-    if any(k in occ for k in ("staffed", "few", "light", "working", "occupied", "moderate")):
-        return 2
-    return 0
+    return _tag_level(tags, "occupancy", ((("busy", "crowded", "peak", "rush", "full"), 4),
+                                          (("staffed", "few", "light", "working", "occupied", "moderate"), 2)), 0)
 
 
 def _person(x: float, z: float, rng: np.random.Generator) -> list[Box]:

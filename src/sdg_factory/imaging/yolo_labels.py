@@ -67,13 +67,6 @@ def rasterize_label(text: str, size: tuple[int, int], class_id: int | None = Non
     return mask
 
 
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two masks (>0 = object); 1.0 when both are empty."""
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
-
-
 def coco_segmentation(text: str, size: tuple[int, int]) -> tuple[list[list[float]], list[float], float]:
     """COCO ``segmentation`` (pixel polygons), ``bbox`` [x, y, w, h] and ``area`` of a label."""
     h, w = size

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from pxr import Gf, Sdf, Usd, UsdGeom
+from pxr import Gf, Sdf, Usd, UsdGeom, Vt
 
 MODES = ("shift", "tombstone", "sideflip")
 OP_SUFFIX = "structuralDefect"
@@ -263,3 +263,24 @@ def world_center(stage: Usd.Stage, prim_path: str) -> list[float]:
     world = UsdGeom.XformCache(Usd.TimeCode.Default()).GetLocalToWorldTransform(prim)
     points = _apply(_local_points(prim), _matrix(world))
     return ((points.min(0) + points.max(0)) / 2).tolist()
+
+
+def anchor_centres_world(stage: Usd.Stage, geometry: ComponentGeometry, matrix: np.ndarray) -> tuple[list, list]:
+    """World position (mm) of the component body's centre before and after the pose delta ``matrix``."""
+    world = np.array(UsdGeom.XformCache(Usd.TimeCode.Default()).GetLocalToWorldTransform(
+        stage.GetPrimAtPath(geometry.root)))
+    body = np.append((np.array(geometry.body_min) + np.array(geometry.body_max)) / 2, 1.0)
+    return (body @ world)[:3].tolist(), ((body @ matrix) @ world)[:3].tolist()
+
+
+def perturbed_stage(board: Usd.Stage, mode: str, components: list[tuple[str, list[str], list]]) -> Usd.Stage:
+    """A copy of ``board`` with each ``(prim_path, moving_prims, pose matrix)`` in its ``mode`` defect
+    pose, the mode and the perturbed components recorded in the layer's and the prims' custom data."""
+    stage = copy_stage(board)
+    layer = stage.GetRootLayer()
+    layer.customLayerData = {**layer.customLayerData, "sdg:structuralDefectMode": mode,
+                             "sdg:perturbedComponents": Vt.StringArray([path for path, _, _ in components])}
+    for path, moving, matrix in components:
+        apply_pose_delta(stage, path, moving, matrix)
+        stage.GetPrimAtPath(path).SetCustomDataByKey("sdg:structuralDefect", mode)
+    return stage

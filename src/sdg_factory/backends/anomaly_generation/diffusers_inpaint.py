@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
+from sdg_factory.backends.accelerator import ModelCache, best_device, on_device, torch_dtype
 from sdg_factory.backends.anomaly_generation.base import (
     AnomalyGenerationError,
     AnomalyRequest,
@@ -66,9 +66,7 @@ def load_inpaint_pipeline(path: str, device: str = "auto", dtype: str = "auto"):
                                                      local_files_only=True)
         except (OSError, ValueError) as exc:
             raise AnomalyGenerationError(f"cannot load a diffusers pipeline from {path}: {exc}") from exc
-        pipe.to(device)
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
+        return on_device(pipe, device)
 
     return PIPELINES.get(key, load)
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sdg_factory.backends.registry import Registry
+from sdg_factory.backends.registry import Backend, Registry
 
 EDIT_TASKS = ("restyle", "white_background", "place_in_scene", "augment")
 
@@ -50,13 +50,8 @@ class EditRequest:
 
 
 @runtime_checkable
-class ImageEditor(Protocol):
-    """What every image-edit backend provides."""
-
-    name: str
-
-    def health_check(self) -> None:
-        """Raise :class:`ImageEditError` with an actionable message if the backend cannot serve."""
+class ImageEditor(Backend, Protocol):
+    """An image-edit backend (its health check raises :class:`ImageEditError`)."""
 
     def edit(self, request: EditRequest) -> np.ndarray:
         """Return the edited image (``uint8``, same channel count as the input)."""
@@ -68,7 +63,7 @@ IMAGE_EDITORS: Registry[ImageEditor] = Registry("image-edit", {
     "openai_chat": "sdg_factory.backends.image_edit.endpoints:OpenAIChatEditor",
     "nim": "sdg_factory.backends.image_edit.endpoints:NimImageEditor",
     "diffusers": "sdg_factory.backends.image_edit.diffusers_local:DiffusersImageEditor",
-}, parameter="backend", section="image edit {name}")
+}, parameter="backend", section="image edit {name}", default="classical")
 
 #: Class decorator: make a plugin's (or a test's) backend buildable by ``backend: <name>``.
 register_image_editor = IMAGE_EDITORS.register
@@ -77,4 +72,4 @@ register_image_editor = IMAGE_EDITORS.register
 def build_image_editor(config: dict[str, Any]) -> ImageEditor:
     """Build ``config['backend']`` (default ``classical``) from the rest of ``config`` (flat, or
     in a sub-section named after the backend), its keys checked."""
-    return IMAGE_EDITORS.build_from(config, "classical")
+    return IMAGE_EDITORS.build_from(config)

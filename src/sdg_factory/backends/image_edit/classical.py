@@ -1,8 +1,8 @@
 """The embedded ``classical`` image editor: plain OpenCV operations, one per task.
 
 :data:`CLASSICAL_TASKS` maps each task of the image-edit interface to a small adapter over the
-maths in ``imaging/`` (``imaging/restyle.py``, ``imaging/compositing.py``), which know nothing
-of backends: the layers point down only.
+maths in ``imaging/`` (``restyle.py``, ``scene_words.py``, ``backdrop.py``, ``placement.py``,
+``weather.py``), which know nothing of backends: the layers point down only.
 """
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ from typing import Any
 import numpy as np
 
 from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError
-from sdg_factory.imaging.compositing import (
-    CompositingError,
-    augment_scene,
-    cutout_on_white,
-    place_in_scene,
-    render_backdrop,
-    scene_style,
-)
+from sdg_factory.imaging.backdrop import render_backdrop
+from sdg_factory.imaging.placement import CompositingError, cutout_on_white, place_in_scene
 from sdg_factory.imaging.restyle import restyle_image
+from sdg_factory.imaging.scene_words import scene_style
+from sdg_factory.imaging.weather import augment_scene
 
 
 def _request_rng(request: EditRequest) -> np.random.Generator:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
+from sdg_factory.backends.accelerator import ModelCache, best_device, on_device, torch_dtype
 from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError
 from sdg_factory.backends.image_edit.sizing import back_to_crop, model_size, to_model_size
 
@@ -52,13 +52,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "QwenImageEditPipeline"
             )
         resolved = torch_dtype(dtype, device)
         logger.info("loading %s from %s on %s (%s)", pipeline_class, model_path, device, resolved)
-        pipe = cls.from_pretrained(str(folder), dtype=resolved, local_files_only=True)
-        if cpu_offload and device.startswith("cuda"):
-            pipe.enable_model_cpu_offload()
-        else:
-            pipe.to(device)
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
+        return on_device(cls.from_pretrained(str(folder), dtype=resolved, local_files_only=True), device, cpu_offload)
 
     return PIPELINES.get(key, load)
 

@@ -35,7 +35,7 @@ def split_grid(grid: np.ndarray, rows: int = 3, cols: int = 2) -> list[np.ndarra
 
 def on_white(tile: np.ndarray) -> np.ndarray:
     """Replace a tile's flat backdrop by white (the object's mask from the border colours)."""
-    from sdg_factory.imaging.compositing import cutout_on_white
+    from sdg_factory.imaging.placement import cutout_on_white
     from sdg_factory.imaging.segmentation import reference_mask_classical
 
     return cutout_on_white(tile, reference_mask_classical(tile))

@@ -285,6 +285,15 @@ def _read_pixels(bpy, path: str, width: int, height: int):
     return pixels.reshape(height, width, 4)[::-1]  # Blender's rows run bottom-up
 
 
+def _render_pass(scene, samples: int, denoise: bool, pixel_filter: str, filter_width: float, max_bounces: int,
+                 output: tuple[str, str, str]) -> None:
+    """Cycles sampling and the output file (format, colour mode, bit depth) of one render pass."""
+    cycles, image = scene.cycles, scene.render.image_settings
+    cycles.samples, cycles.use_denoising, cycles.max_bounces = samples, denoise, max_bounces
+    cycles.pixel_filter_type, cycles.filter_width = pixel_filter, filter_width
+    image.file_format, image.color_mode, image.color_depth = output  # the format first: it sets the others' choices
+
+
 def render_cell(request: dict) -> dict:
     import bpy
     import numpy as np
@@ -309,15 +318,9 @@ def render_cell(request: dict) -> dict:
     view_layer = bpy.context.view_layer
     view_layer.material_override = None
     scene.world = STATE["world"]
-    scene.cycles.samples = int(settings.get("samples", 32))
     scene.cycles.seed = int(request.get("seed", settings.get("seed", 0))) % (2 ** 31)
-    scene.cycles.use_denoising = bool(settings.get("denoise", True))
-    scene.cycles.pixel_filter_type = "BLACKMAN_HARRIS"
-    scene.cycles.filter_width = 1.5
-    scene.cycles.max_bounces = int(settings.get("max_bounces", 6))
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.image_settings.color_mode = "RGBA"
-    scene.render.image_settings.color_depth = "8"
+    _render_pass(scene, int(settings.get("samples", 32)), bool(settings.get("denoise", True)), "BLACKMAN_HARRIS", 1.5,
+                 int(settings.get("max_bounces", 6)), ("PNG", "RGBA", "8"))
     rgb_path = os.path.join(out_dir, f"rgb_{cell}.png")
     scene.render.filepath = rgb_path
     bpy.ops.render.render(write_still=True)
@@ -326,14 +329,7 @@ def render_cell(request: dict) -> dict:
     # 2. object indices: one unfiltered sample at each pixel centre, every object emitting its index
     view_layer.material_override = STATE["index_material"]
     scene.world = STATE["dark"]
-    scene.cycles.samples = 1
-    scene.cycles.use_denoising = False
-    scene.cycles.pixel_filter_type = "BOX"
-    scene.cycles.filter_width = 0.01
-    scene.cycles.max_bounces = 0
-    scene.render.image_settings.file_format = "OPEN_EXR"
-    scene.render.image_settings.color_mode = "RGB"
-    scene.render.image_settings.color_depth = "32"
+    _render_pass(scene, 1, False, "BOX", 0.01, 0, ("OPEN_EXR", "RGB", "32"))
     scene.render.image_settings.exr_codec = "ZIP"
     exr_path = os.path.join(out_dir, f"index_{cell}.exr")
     scene.render.filepath = exr_path

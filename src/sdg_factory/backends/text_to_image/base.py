@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sdg_factory.backends.registry import Registry
+from sdg_factory.backends.registry import Backend, Registry
 
 class TextToImageError(RuntimeError):
     """An image could not be generated for one item (recorded per item; the batch goes on)."""
@@ -29,11 +29,8 @@ class TextToImageRequest:
 
 
 @runtime_checkable
-class TextToImage(Protocol):
-    name: str
-
-    def health_check(self) -> None:
-        """Raise :class:`TextToImageError` with an actionable message if it cannot serve."""
+class TextToImage(Backend, Protocol):
+    """A text-to-image backend (its health check raises :class:`TextToImageError`)."""
 
     def generate(self, request: TextToImageRequest) -> np.ndarray:
         """Return an ``H×W×3`` ``uint8`` RGB image."""
@@ -44,7 +41,7 @@ TEXT_TO_IMAGE: Registry[TextToImage] = Registry("text-to-image", {
     "diffusers": "sdg_factory.backends.text_to_image.diffusers_local:DiffusersTextToImage",
     "openai_images": "sdg_factory.backends.text_to_image.openai_images:OpenAIImages",
     "gemini": "sdg_factory.backends.text_to_image.gemini:GeminiImages",
-}, parameter="scene_generation.image.backend", section="scene_generation.image")
+}, parameter="scene_generation.image.backend", section="scene_generation.image", default="procedural")
 
 #: Class decorator: make a plugin's (or a test's) backend buildable by ``backend: <name>``.
 register_text_to_image = TEXT_TO_IMAGE.register
@@ -53,7 +50,7 @@ register_text_to_image = TEXT_TO_IMAGE.register
 def build_text_to_image(config: dict[str, Any]) -> TextToImage:
     """Build ``config['backend']`` (default ``procedural``) from the rest of ``config`` (flat, or
     in a sub-section named after the backend), its keys checked."""
-    return TEXT_TO_IMAGE.build_from(config, "procedural")
+    return TEXT_TO_IMAGE.build_from(config)
 
 
 def as_rgb_uint8(image: Any, source: str) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
+from sdg_factory.backends.accelerator import ModelCache, best_device, on_device, torch_dtype
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
@@ -45,14 +45,7 @@ def load_pipeline(model_path: str, pipeline_class: str = "AutoPipelineForText2Im
         kwargs: dict[str, Any] = {"dtype": torch_dtype(dtype, device, "scene_generation.image.dtype")}
         if variant:
             kwargs["variant"] = variant
-        pipe = cls.from_pretrained(model_path, local_files_only=True, **kwargs)
-        if cpu_offload and device.startswith("cuda"):
-            pipe.enable_model_cpu_offload()
-        else:
-            pipe = pipe.to(device)
-        if hasattr(pipe, "set_progress_bar_config"):
-            pipe.set_progress_bar_config(disable=True)
-        return pipe
+        return on_device(cls.from_pretrained(model_path, local_files_only=True, **kwargs), device, cpu_offload)
 
     return PIPELINES.get(key, load)
 

@@ -4,8 +4,8 @@
 ``generationConfig.imageConfig`` = ``{aspectRatio: "16:9", imageSize: "2K"}``; the image comes
 back as a base64 ``inlineData`` part. No SDK is needed (the google-genai client sends this
 same request). Transport errors, 429 and 5xx are retried by :class:`HttpClient`; an answer
-without an image (safety block, text-only reply) is retried up to ``max_attempts`` times and
-then reported with the model's finish reason. The image is checked from its header before it
+without an image (safety block, text-only reply) is asked again up to ``no_image_retries`` times
+(``no_image_retries + 1`` requests; ``max_retries`` counts retries the same way) and then reported with the model's finish reason. The image is checked from its header before it
 is decoded (``max_image_pixels``, and the ``aspect_ratio`` asked for).
 """
 
@@ -65,14 +65,14 @@ class GeminiImages:
     def __init__(self, model: str = "gemini-3-pro-image-preview", endpoint: str = GEMINI_REST,
                  api_key: str | None = None, api_key_env: str | None = "GEMINI_API_KEY",
                  aspect_ratio: str = "16:9", image_size: str = "2K", google_search: bool = False,
-                 max_attempts: int = 3, timeout_s: float = 300.0, max_retries: int = 3,
+                 no_image_retries: int = 2, timeout_s: float = 300.0, max_retries: int = 3,
                  backoff_s: float = 2.0, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                  max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> None:
         self.model = model
         self.aspect_ratio = aspect_ratio
         self.image_size = image_size
         self.google_search = bool(google_search)
-        self.max_attempts = max(1, int(max_attempts))
+        self.attempts = max(0, int(no_image_retries)) + 1
         key = resolve_api_key(api_key, api_key_env)
         self.client = GeminiHttpClient(endpoint, key, timeout_s=timeout_s, max_retries=max_retries,
                                        backoff_s=backoff_s, max_body_bytes=max_body_bytes,
@@ -105,7 +105,7 @@ class GeminiImages:
     def generate(self, request: TextToImageRequest) -> np.ndarray:
         path = f"models/{self.model}:generateContent"
         why = ""
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, self.attempts + 1):
             try:
                 answer = self.client.post_json(path, self.payload(request))
             except EndpointError as exc:
@@ -114,9 +114,9 @@ class GeminiImages:
             if images:
                 return self._decode(images[0], f"{self.client.safe_url}/{path}")
             why = _why_no_image(answer)
-            logger.warning("Gemini answered without an image (%s); attempt %d/%d", why, attempt, self.max_attempts)
+            logger.warning("Gemini answered without an image (%s); attempt %d/%d", why, attempt, self.attempts)
         raise TextToImageError(
-            f"{self.client.safe_url}/{path} returned no image after {self.max_attempts} attempt(s) ({why}). "
+            f"{self.client.safe_url}/{path} returned no image after {self.attempts} attempt(s) ({why}). "
             "A safety block usually needs a different prompt; see the prompt in prompts.jsonl.")
 
     def _decode(self, data: bytes, source: str) -> np.ndarray:

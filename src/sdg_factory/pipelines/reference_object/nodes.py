@@ -20,7 +20,8 @@ from sdg_factory.backends.image_edit import EditRequest, build_image_editor
 from sdg_factory.datasets.yolo import YoloItems
 from sdg_factory.imaging import cv_augment
 from sdg_factory.imaging.segmentation import segment_on_white
-from sdg_factory.imaging.yolo_labels import coco_segmentation, mask_iou, rasterize_label, yolo_label_lines
+from sdg_factory.imaging.masks import mask_iou
+from sdg_factory.imaging.yolo_labels import coco_segmentation, rasterize_label, yolo_label_lines
 from sdg_factory.seeding import item_rng, item_seed
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,10 @@ logger = logging.getLogger(__name__)
 # helpers (module level, so savers pickle for the process executor)
 # --------------------------------------------------------------------------------------
 
-def _with_retries(fn, attempts: int, what: str):
-    """Call ``fn`` up to ``attempts`` times; the last error is raised with the attempt count."""
-    attempts = max(1, int(attempts))
+def _with_retries(fn, max_retries: int, what: str):
+    """Call ``fn``, and again up to ``max_retries`` times after a failure (``max_retries + 1``
+    attempts in all, docs/parameters.md); the last error is raised with the attempt count."""
+    attempts = max(0, int(max_retries)) + 1
     for attempt in range(1, attempts + 1):
         try:
             return fn()
@@ -101,12 +103,12 @@ def white_background(input_image: np.ndarray, reference_mask: np.ndarray, params
 # --------------------------------------------------------------------------------------
 
 def _perspective_item(backend: str, backend_config: dict, view, index: int, image: np.ndarray,
-                      seed: int, attempts: int) -> dict:
+                      seed: int, max_retries: int) -> dict:
     from sdg_factory.backends.perspectives import build_perspective_generator
 
     generator = build_perspective_generator(backend, backend_config)
     mask = segment_on_white(image)
-    rgb = _with_retries(lambda: generator.generate(image, mask, view, index, seed), attempts,
+    rgb = _with_retries(lambda: generator.generate(image, mask, view, index, seed), max_retries,
                         f"perspective {view.name(index)}")
     return {"image": rgb, "mask": segment_on_white(rgb)}
 
@@ -161,14 +163,14 @@ def generate_scene_prompts(project_info: str, system_prompt: str, params: dict, 
 # --------------------------------------------------------------------------------------
 
 def _scene_item(editor_config: dict, perspective_loader, prompt: str, background_loader, size,
-                seed: int, attempts: int, name: str) -> dict:
+                seed: int, max_retries: int, name: str) -> dict:
     view = perspective_loader()
     background = background_loader()
     if background is not None:
         background = np.asarray(background)[..., :3]
     request = EditRequest(image=view["image"], mask=view["mask"], prompt=prompt, task="place_in_scene",
                           background=background, seed=seed, options={"size": list(size)})
-    image, outputs = _with_retries(partial(_edit, editor_config, request), attempts, f"scene image {name}")
+    image, outputs = _with_retries(partial(_edit, editor_config, request), max_retries, f"scene image {name}")
     return {"image": image[..., :3], "mask": outputs.get("mask")}
 
 
@@ -213,10 +215,10 @@ def generate_scene_dataset(perspectives: dict, prompts: dict, background_scenes:
 # step 5: generative augmentation (images only; labels come from step 6)
 # --------------------------------------------------------------------------------------
 
-def _augment_item(editor_config: dict, source_loader, prompt: str, seed: int, attempts: int, name: str) -> dict:
+def _augment_item(editor_config: dict, source_loader, prompt: str, seed: int, max_retries: int, name: str) -> dict:
     source = source_loader()
     request = EditRequest(image=source["image"], prompt=prompt, task="augment", seed=seed)
-    image, outputs = _with_retries(partial(_edit, editor_config, request), attempts, f"augmentation {name}")
+    image, outputs = _with_retries(partial(_edit, editor_config, request), max_retries, f"augmentation {name}")
     # a photometric edit keeps the geometry, so the source's known mask still holds
     mask = source.get("mask") if outputs.get("geometry_preserved") else None
     return {"image": image[..., :3], "mask": mask}
@@ -325,8 +327,9 @@ def annotation_report(yolo_dataset: YoloItems, scene_dataset: dict, combined_ima
             annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 1,
                                 "segmentation": polygons, "bbox": bbox, "area": area, "iscrowd": 0})
         known = source[stem]()["mask"] if stem in source else None
-        if known is not None:
-            per_image[stem] = round(mask_iou(rasterize_label(item["label"], (h, w)), known), 4)
+        iou = None if known is None else mask_iou(rasterize_label(item["label"], (h, w)), known)
+        if iou is not None:  # both masks empty: nothing to compare (imaging/masks.py)
+            per_image[stem] = round(iou, 4)
     coco = {"images": images, "annotations": annotations,
             "categories": [{"id": 1, "name": name} for name in yolo_dataset.names[:1]]}
 

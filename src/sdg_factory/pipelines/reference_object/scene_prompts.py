@@ -98,27 +98,35 @@ def _fill(template: str, object_name: str, values: dict[str, str]) -> str:
 
 def llm_prompts(generator, system_prompt: str, project_info: str, object_name: str, num_prompts: int,
                 seed: int, max_retries: int = 3) -> list[str]:
-    """The document's iterative conversation: one prompt per turn, duplicates asked again."""
+    """The document's iterative conversation: one prompt per turn, duplicates asked again.
+
+    An empty or repeated answer is asked again up to ``max_retries`` times per prompt (each prompt
+    gets ``max_retries + 1`` requests at most, docs/parameters.md), then the run stops with an error.
+    """
     messages = [{"role": "system", "content": system_prompt.strip()},
                 {"role": "user", "content": f"{project_info.strip()}\n\nObject: {object_name}.\n"
                                             "Write the first scene description."}]
     prompts: list[str] = []
     seen: set[str] = set()
-    attempts = 0
+    requests = 0
+    retries = 0  # answers refused since the last new prompt
     while len(prompts) < num_prompts:
-        reply = generator.generate(messages, seed=seed + attempts)
-        attempts += 1
+        reply = generator.generate(messages, seed=seed + requests)
+        requests += 1
         text = _clean_reply(reply)
         key = re.sub(r"\W+", " ", text.lower()).strip()
         if text and key not in seen:
             seen.add(key)
             prompts.append(text)
+            retries = 0
             messages += [{"role": "assistant", "content": text},
                          {"role": "user", "content": "Write another scene description, different from all "
                                                      "previous ones (another place, surface or light)."}]
-        elif attempts > num_prompts * (max_retries + 1):
+            continue
+        retries += 1
+        if retries > max(0, int(max_retries)):
             raise RuntimeError(f"the text backend gave only {len(prompts)} distinct prompts of {num_prompts} "
-                               f"after {attempts} requests; lower num_prompts or change the system prompt")
+                               f"after {requests} requests; lower num_prompts or change the system prompt")
     return prompts
 
 

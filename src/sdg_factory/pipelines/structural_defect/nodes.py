@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from pxr import Usd, UsdGeom, Vt
 
 from sdg_factory.cookbooks import CookbookError, require
 from sdg_factory.imaging.roi_crop import CropConfig
@@ -27,11 +26,11 @@ from sdg_factory.pcb.render import CellSpec, semantic_palette
 from sdg_factory.pcb.structural import (
     MODES,
     StructuralDefectError,
-    apply_pose_delta,
+    anchor_centres_world,
     component_geometry,
     component_root,
-    copy_stage,
     moving_points,
+    perturbed_stage,
     pose_delta,
 )
 from sdg_factory.pcb.structural_render import render_and_crop
@@ -115,7 +114,7 @@ def match_good_rois(roi_crops: dict[str, Callable], good_roi_records: dict[str, 
 # --- 2. the plan: which components, which pose delta --------------------------------------------
 
 
-def _board_stage(pcb_usd_assets: dict[str, Callable], pcba_target: dict, board: str) -> Callable[[], Usd.Stage]:
+def _board_stage(pcb_usd_assets: dict[str, Callable], pcba_target: dict, board: str) -> Callable[[], Any]:
     key = f"{board}/{posixpath.basename(str(pcba_target['scene']))}"
     if key not in pcb_usd_assets:
         raise FileNotFoundError(
@@ -146,10 +145,6 @@ def _eligible(mode: str, ranges: dict, candidate: dict, geometry) -> bool:
         # a part with a square cross-section looks the same rolled on its side from above
         return geometry.section_aspect_change() >= float(ranges.get("min_aspect_change", 0.0))
     return True
-
-
-def _world(stage: Usd.Stage, root: str) -> np.ndarray:
-    return np.array(UsdGeom.XformCache(Usd.TimeCode.Default()).GetLocalToWorldTransform(stage.GetPrimAtPath(root)))
 
 
 def plan_structural_defects(candidates: list[dict], pcb_usd_assets: dict[str, Callable], pcba_target: dict,
@@ -186,17 +181,15 @@ def _plan_item(stage, mode: str, ranges: dict, candidate: dict, geometry, seed: 
     delta = pose_delta(mode, geometry, moving_points(stage, geometry), item_rng(seed, f"{mode}/{candidate['stem']}"),
                        ranges)
     matrix = delta.pop("matrix")
-    world = _world(stage, geometry.root)
-    body = (np.array(geometry.body_min) + np.array(geometry.body_max)) / 2
-    moved = np.append(body, 1.0) @ matrix
+    before, after = anchor_centres_world(stage, geometry, matrix)
     return {
         **candidate, "mode": mode,
         "pose_delta": {"frame": "component", "matrix": np.round(matrix, 9).tolist(),
                        **{k: _rounded(v) for k, v in delta.items()}},
         "moving_prims": list(geometry.moving),
         "body_size_mm": _rounded(list(geometry.body_size)),
-        "anchor_center_world_mm": _rounded((np.append(body, 1.0) @ world)[:3].tolist()),
-        "anchor_center_world_mm_defect": _rounded((moved @ world)[:3].tolist()),
+        "anchor_center_world_mm": _rounded(before),
+        "anchor_center_world_mm_defect": _rounded(after),
     }
 
 
@@ -211,16 +204,10 @@ def _rounded(value: Any) -> Any:
 # --- 3. the perturbed USD, one per mode ------------------------------------------------------------
 
 
-def perturbed_stage(load_board: Callable[[], Usd.Stage], mode: str, items: list[dict]) -> Usd.Stage:
-    """A copy of the board with every planned component of ``mode`` in its defect pose."""
-    stage = copy_stage(load_board())
-    layer = stage.GetRootLayer()
-    layer.customLayerData = {**layer.customLayerData, "sdg:structuralDefectMode": mode,
-                             "sdg:perturbedComponents": Vt.StringArray([item["prim_path"] for item in items])}
-    for item in items:
-        apply_pose_delta(stage, item["prim_path"], item["moving_prims"], item["pose_delta"]["matrix"])
-        stage.GetPrimAtPath(item["prim_path"]).SetCustomDataByKey("sdg:structuralDefect", mode)
-    return stage
+def perturbed_board(load_board: Callable[[], Any], mode: str, items: list[dict]) -> Any:
+    """A copy of the board (a ``Usd.Stage``) with every planned component of ``mode`` in its defect pose."""
+    return perturbed_stage(load_board(), mode,
+                           [(item["prim_path"], item["moving_prims"], item["pose_delta"]["matrix"]) for item in items])
 
 
 def perturb_board_usd(plan: list[dict], pcb_usd_assets: dict[str, Callable], pcba_target: dict,
@@ -230,13 +217,13 @@ def perturb_board_usd(plan: list[dict], pcb_usd_assets: dict[str, Callable], pcb
     by_mode: dict[str, list[dict]] = defaultdict(list)
     for item in plan:
         by_mode[item["mode"]].append(item)
-    return {mode: partial(perturbed_stage, load_board, mode, items) for mode, items in sorted(by_mode.items())}
+    return {mode: partial(perturbed_board, load_board, mode, items) for mode, items in sorted(by_mode.items())}
 
 
 # --- 4. render the affected cells and crop ------------------------------------------------------
 
 
-def render_structural_job(load_stage: Callable[[], Usd.Stage], globs: list[dict], mode: str, spec: CellSpec,
+def render_structural_job(load_stage: Callable[[], Any], globs: list[dict], mode: str, spec: CellSpec,
                           items: list[dict], ids: dict[str, int], colors: dict[int, tuple], seed: int,
                           cfg: CropConfig):
     prims = load_primitives(load_stage(), globs)
