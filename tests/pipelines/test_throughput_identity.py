@@ -242,3 +242,40 @@ def test_the_posterior_per_bin_is_the_posterior_per_pixel_bit_for_bit():
         windowed = annotate_with_reference(model, image, grabcut_margin=1.0) > 0
         assert (windowed & (mask > 0)).sum() / max(1, (windowed | (mask > 0)).sum()) > 0.9
     assert found >= 4  # the posterior found the part: the comparison was about real masks
+
+
+# --- the scene renderer's point lights as they were: a highlight computed on every pixel -------
+def _reference_add_point_lights(room, p, d, normals, spec, ao, light, emission):
+    view = -d
+    for source in room.lights:
+        L = np.asarray(source.position, np.float32)[None, :] - p
+        dist2 = np.einsum("ij,ij->i", L, L)
+        L /= np.sqrt(dist2)[:, None] + 1e-6
+        lam = np.clip(np.einsum("ij,ij->i", normals, L), 0, None)
+        falloff = source.power / (dist2 + 1.0)
+        light += (lam * falloff * (0.55 + 0.45 * ao))[:, None] * np.asarray(source.color, np.float32)[None, :]
+        half = L + view
+        half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-6
+        highlight = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** 24
+        emission += (spec * highlight * falloff * 0.8)[:, None] * np.asarray(source.color, np.float32)[None, :]
+
+
+def test_highlights_on_specular_pixels_only_render_the_same_scenes(monkeypatch):
+    from sdg_factory.imaging import rooms
+
+    shiny = []
+    real = rooms._add_point_lights
+
+    def counting(room, p, d, normals, spec, *rest):
+        shiny.append(int((spec > 0).sum()))
+        return real(room, p, d, normals, spec, *rest)
+
+    tags = {"lighting": "fluorescent_overhead", "time_of_day": "night", "occupancy": "busy",
+            "clutter": "heavy_clutter", "layout": "standard"}
+    for k, archetype in enumerate(("kitchen", "lab", "grocery")):
+        monkeypatch.setattr(rooms, "_add_point_lights", counting)
+        now = rooms.render_scene(archetype, tags, 256, 144, seed=k)
+        monkeypatch.setattr(rooms, "_add_point_lights", _reference_add_point_lights)
+        before = rooms.render_scene(archetype, tags, 256, 144, seed=k)
+        assert now.tobytes() == before.tobytes(), archetype
+    assert sum(shiny) > 0 and min(shiny) < 256 * 144  # highlights were drawn, on some pixels only
