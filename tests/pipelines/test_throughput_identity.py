@@ -16,6 +16,7 @@ from sdg_factory.datasets import (ImageDataset, JSONDataset, JSONLinesDataset, P
                                   RegisteredEditsDataset)
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
+from sdg_factory.imaging.rooms import _add_point_lights
 from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
 from tests.restyle_fixtures import roi_loaders, synthetic_roi
 
@@ -246,17 +247,16 @@ def test_the_posterior_per_bin_is_the_posterior_per_pixel_bit_for_bit():
 
 # --- the scene renderer's point lights as they were: a highlight computed on every pixel -------
 def _reference_add_point_lights(room, p, d, normals, spec, ao, light, emission):
-    view = -d
+    # the Lambert terms (not changed) go to ``light``; the highlights, on every pixel, to ``emission``
+    _add_point_lights(room, p, d, normals, np.zeros_like(spec), ao, light, emission.copy())
     for source in room.lights:
-        L = np.asarray(source.position, np.float32)[None, :] - p
-        dist2 = np.einsum("ij,ij->i", L, L)
-        L /= np.sqrt(dist2)[:, None] + 1e-6
-        lam = np.clip(np.einsum("ij,ij->i", normals, L), 0, None)
-        falloff = source.power / (dist2 + 1.0)
-        light += (lam * falloff * (0.55 + 0.45 * ao))[:, None] * np.asarray(source.color, np.float32)[None, :]
-        half = L + view
+        to_light = np.asarray(source.position, np.float32)[None, :] - p
+        dist2 = np.einsum("ij,ij->i", to_light, to_light)
+        to_light /= np.sqrt(dist2)[:, None] + 1e-6
+        half = to_light - d
         half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-6
         highlight = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** 24
+        falloff = source.power / (dist2 + 1.0)
         emission += (spec * highlight * falloff * 0.8)[:, None] * np.asarray(source.color, np.float32)[None, :]
 
 
