@@ -16,6 +16,7 @@ from sdg_factory.datasets import (ImageDataset, JSONDataset, JSONLinesDataset, P
                                   RegisteredEditsDataset)
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
+from sdg_factory.imaging.rooms import _add_point_lights
 from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
 from tests.restyle_fixtures import roi_loaders, synthetic_roi
 
@@ -184,3 +185,97 @@ def test_combined_folders_copy_the_bytes_that_re_encoding_wrote(tmp_path):
     # the copy was taken where it is exact, and only there
     assert (tmp_path / "copied" / "s0.png").read_bytes() == (tmp_path / "src" / "s0.png").read_bytes()
     assert (tmp_path / "copied" / "rgba.png").read_bytes() != (tmp_path / "src" / "rgba.png").read_bytes()
+
+
+# --- the classical annotator's posterior as it was: evaluated per pixel -----------------------
+def _reference_object_posterior(model, image):
+    from sdg_factory.imaging.segmentation import _features, _histogram
+
+    def blob_score(post, index, hist):
+        likely = (post > 0.5).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(likely, connectivity=8)
+        if n <= 1:
+            return 0.0
+        sums = np.bincount(labels.ravel(), weights=post.ravel(), minlength=n)[1:]
+        blob = labels == 1 + int(np.argmax(sums))
+        return float(np.sqrt(_histogram(index[blob]) * hist).sum() * np.log1p(sums.max()))
+
+    index = _features(image)
+    image_hist = _histogram(index)[index]
+    p = model.prior
+    best, best_score, light = None, -1.0, 0
+    for k, hist in enumerate(model.object_hists):
+        obj = hist[index] * p
+        post = obj / (obj + image_hist * (1 - p) + 1e-9)
+        score = blob_score(post, index, hist)
+        if score > best_score:
+            best, best_score, light = post, score, k
+    return best, light
+
+
+def _textured_scene(k: int, size=(120, 160)) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(100 + k)
+    image = cv2.GaussianBlur(rng.integers(0, 255, (*size, 3), dtype=np.uint8), (0, 0), 3)
+    image = cv2.addWeighted(image, 0.6, np.full_like(image, (90, 120, 150)), 0.4, 0)
+    mask = np.zeros(size, np.uint8)
+    cv2.ellipse(mask, (50 + 9 * k, 60), (22, 30), 15 * k, 0, 360, 255, -1)
+    part = np.dstack([np.full(size, c, np.uint8) for c in (210, 50, 30)])
+    part = cv2.add(part, rng.integers(0, 25, (*size, 3), dtype=np.uint8))
+    image[mask > 0] = part[mask > 0]
+    return image, mask
+
+
+def test_the_posterior_per_bin_is_the_posterior_per_pixel_bit_for_bit():
+    from sdg_factory.imaging.segmentation import ReferenceModel, annotate_with_reference, object_posterior
+
+    reference, reference_mask = _textured_scene(0)
+    model = ReferenceModel.fit(reference, reference_mask)
+    found = 0
+    for k in range(1, 6):
+        image, truth = _textured_scene(k)
+        before, light_before = _reference_object_posterior(model, image)
+        now, light_now, _ = object_posterior(model, image, return_light=True)
+        assert light_now == light_before and now.dtype == before.dtype and np.array_equal(now, before)
+        mask = annotate_with_reference(model, image)
+        assert np.array_equal(mask, annotate_with_reference(model, image, grabcut_margin=None))
+        found += ((mask > 0) & (truth > 0)).sum() / max(1, ((mask > 0) | (truth > 0)).sum()) > 0.7
+        # the opt-in window: GrabCut on the grown box, a mask close to (not always equal to) the default's
+        windowed = annotate_with_reference(model, image, grabcut_margin=1.0) > 0
+        assert (windowed & (mask > 0)).sum() / max(1, (windowed | (mask > 0)).sum()) > 0.9
+    assert found >= 4  # the posterior found the part: the comparison was about real masks
+
+
+# --- the scene renderer's point lights as they were: a highlight computed on every pixel -------
+def _reference_add_point_lights(room, p, d, normals, spec, ao, light, emission):
+    # the Lambert terms (not changed) go to ``light``; the highlights, on every pixel, to ``emission``
+    _add_point_lights(room, p, d, normals, np.zeros_like(spec), ao, light, emission.copy())
+    for source in room.lights:
+        to_light = np.asarray(source.position, np.float32)[None, :] - p
+        dist2 = np.einsum("ij,ij->i", to_light, to_light)
+        to_light /= np.sqrt(dist2)[:, None] + 1e-6
+        half = to_light - d
+        half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-6
+        highlight = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** 24
+        falloff = source.power / (dist2 + 1.0)
+        emission += (spec * highlight * falloff * 0.8)[:, None] * np.asarray(source.color, np.float32)[None, :]
+
+
+def test_highlights_on_specular_pixels_only_render_the_same_scenes(monkeypatch):
+    from sdg_factory.imaging import rooms
+
+    shiny = []
+    real = rooms._add_point_lights
+
+    def counting(room, p, d, normals, spec, *rest):
+        shiny.append(int((spec > 0).sum()))
+        return real(room, p, d, normals, spec, *rest)
+
+    tags = {"lighting": "fluorescent_overhead", "time_of_day": "night", "occupancy": "busy",
+            "clutter": "heavy_clutter", "layout": "standard"}
+    for k, archetype in enumerate(("kitchen", "lab", "grocery")):
+        monkeypatch.setattr(rooms, "_add_point_lights", counting)
+        now = rooms.render_scene(archetype, tags, 256, 144, seed=k)
+        monkeypatch.setattr(rooms, "_add_point_lights", _reference_add_point_lights)
+        before = rooms.render_scene(archetype, tags, 256, 144, seed=k)
+        assert now.tobytes() == before.tobytes(), archetype
+    assert sum(shiny) > 0 and min(shiny) < 256 * 144  # highlights were drawn, on some pixels only

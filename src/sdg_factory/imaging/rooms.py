@@ -694,18 +694,7 @@ def _shade(room: Room, origin, d, t, surface, code, rng: np.random.Generator) ->
     light = np.repeat(np.asarray(room.ambient, np.float32)[None, :], H * W, 0)
     ao = _contact_shadow(room, p, surface)
     light *= ao[:, None]
-    view = -d.reshape(-1, 3)
-    for source in room.lights:
-        L = np.asarray(source.position, np.float32)[None, :] - p
-        dist2 = np.einsum("ij,ij->i", L, L)
-        L /= np.sqrt(dist2)[:, None] + 1e-6
-        lam = np.clip(np.einsum("ij,ij->i", normals, L), 0, None)
-        falloff = source.power / (dist2 + 1.0)
-        light += (lam * falloff * (0.55 + 0.45 * ao))[:, None] * np.asarray(source.color, np.float32)[None, :]
-        half = L + view
-        half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-6
-        highlight = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** 24
-        emission += (spec * highlight * falloff * 0.8)[:, None] * np.asarray(source.color, np.float32)[None, :]
+    _add_point_lights(room, p, d.reshape(-1, 3), normals, spec, ao, light, emission)
     light += _sun_patches(room, p, surface, normals)
 
     color = albedo * light + emission
@@ -713,6 +702,33 @@ def _shade(room: Room, origin, d, t, surface, code, rng: np.random.Generator) ->
     fog = 1 - np.exp(-t.reshape(-1) / (room.width * 6))
     color = color * (1 - fog[:, None]) + fog[:, None] * np.asarray(room.ambient) * 2.0
     return color.reshape(H, W, 3)
+
+
+def _add_point_lights(room: Room, p: np.ndarray, d: np.ndarray, normals: np.ndarray, spec: np.ndarray,
+                      ao: np.ndarray, light: np.ndarray, emission: np.ndarray) -> None:
+    """Add each point light's Lambert term (inverse square) to ``light`` and its Blinn highlight on
+    specular surfaces to ``emission``, in place.
+
+    Highlights are computed only where ``spec > 0``: elsewhere they add 0.0, which leaves the
+    emission's bits as they are, so the image is the one a highlight on every pixel gave.
+    """
+    shiny = np.flatnonzero(spec > 0)
+    view = -d[shiny]
+    spec_shiny, normals_shiny = spec[shiny], normals[shiny]
+    for source in room.lights:
+        L = np.asarray(source.position, np.float32)[None, :] - p
+        dist2 = np.einsum("ij,ij->i", L, L)
+        L /= np.sqrt(dist2)[:, None] + 1e-6
+        lam = np.clip(np.einsum("ij,ij->i", normals, L), 0, None)
+        falloff = source.power / (dist2 + 1.0)
+        light += (lam * falloff * (0.55 + 0.45 * ao))[:, None] * np.asarray(source.color, np.float32)[None, :]
+        if shiny.size == 0:
+            continue
+        half = L[shiny] + view
+        half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-6
+        highlight = np.clip(np.einsum("ij,ij->i", normals_shiny, half), 0, None) ** 24
+        emission[shiny] += ((spec_shiny * highlight * falloff[shiny] * 0.8)[:, None]
+                            * np.asarray(source.color, np.float32)[None, :])
 
 
 def _contact_shadow(room: Room, p: np.ndarray, surface: np.ndarray) -> np.ndarray:

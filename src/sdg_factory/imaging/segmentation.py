@@ -53,6 +53,20 @@ def _grabcut(image: np.ndarray, seeds: np.ndarray, iterations: int = 4) -> np.nd
     return np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))
 
 
+def _grabcut_in_window(image: np.ndarray, seeds: np.ndarray, iterations: int, box: tuple[int, int, int, int],
+                       margin: float) -> np.ndarray:
+    """:func:`_grabcut` on ``box`` (y0, y1, x0, x1) grown by ``margin`` of its size on each side;
+    the rest of the image is background."""
+    h, w = seeds.shape
+    y0, y1, x0, x1 = box
+    my, mx = int((y1 - y0) * margin) + 1, int((x1 - x0) * margin) + 1
+    y0, y1, x0, x1 = max(0, y0 - my), min(h, y1 + my), max(0, x0 - mx), min(w, x1 + mx)
+    mask = np.zeros((h, w), bool)
+    mask[y0:y1, x0:x1] = _grabcut(np.ascontiguousarray(image[y0:y1, x0:x1]),
+                                  np.ascontiguousarray(seeds[y0:y1, x0:x1]), iterations)
+    return mask
+
+
 def _lab(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2LAB).astype(np.float32)
 
@@ -201,12 +215,14 @@ def object_posterior(model: ReferenceModel, image: np.ndarray, prior: float | No
     posterior's strongest blob looks most like the object (see :func:`_blob_score`).
     """
     index = _features(image)
-    image_hist = _histogram(index)[index]
+    # the posterior is a function of the bin: computed per bin (10k) and looked up per pixel, the
+    # same float32 operations on the same values as per pixel, so the same bits
     p = model.prior if prior is None else prior
+    evidence = _histogram(index) * (1 - p)
     best, best_score, light = None, -1.0, 0
     for k, hist in enumerate(model.object_hists):
-        obj = hist[index] * p
-        post = obj / (obj + image_hist * (1 - p) + 1e-9)
+        obj = hist * p
+        post = (obj / (obj + evidence + 1e-9))[index]
         score = _blob_score(post, index, hist)
         if score > best_score:
             best, best_score, light = post, score, k
@@ -217,7 +233,7 @@ def _blob_score(post: np.ndarray, index: np.ndarray, hist: np.ndarray) -> float:
     """How well the strongest blob looks like the object under this light: the Bhattacharyya
     coefficient of the blob's colour/texture histogram and the object's."""
     likely = (post > 0.5).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(likely, connectivity=8)
+    n, labels = cv2.connectedComponents(likely, connectivity=8)
     if n <= 1:
         return 0.0
     sums = np.bincount(labels.ravel(), weights=post.ravel(), minlength=n)[1:]
@@ -251,13 +267,19 @@ def _locate(post: np.ndarray, threshold: float, box_margin: float):
 
 
 def annotate_with_reference(model: ReferenceModel, image: np.ndarray, iterations: int = 4,
-                            box_margin: float = 0.3, threshold: float = 0.4) -> np.ndarray:
+                            box_margin: float = 0.3, threshold: float = 0.4,
+                            grabcut_margin: float | None = None) -> np.ndarray:
     """The object's mask in ``image`` (uint8 0/255); empty when nothing resembles the reference.
 
     The posterior's strongest blob gives a box; then the background's own histogram (pixels
     outside the box) replaces the whole image's as the evidence and the box is found again, until
     it settles — so an object that fills much of the frame is not diluted by its own share of the
     image histogram. GrabCut cuts the final mask from seeds inside the box.
+
+    ``grabcut_margin``: None runs GrabCut on the whole image (its background colour model learns
+    every pixel outside the box); a number runs it on the box grown by that fraction of its size
+    on each side — about half the CPU at 1.0, but a different background model, so slightly
+    different masks (see docs/benchmarks.md).
     """
     h, w = image.shape[:2]
     post, light, index = object_posterior(model, image, return_light=True)
@@ -265,15 +287,15 @@ def annotate_with_reference(model: ReferenceModel, image: np.ndarray, iterations
     found = _locate(post, threshold, box_margin)
     if found is None:
         return np.zeros((h, w), np.uint8)
-    obj = model.object_hists[light][index]
+    obj = model.object_hists[light]  # per bin, looked up per pixel (see object_posterior)
     for _ in range(3):
         y0, y1, x0, x1 = found[1]
         outside = np.ones((h, w), bool)
         outside[y0:y1, x0:x1] = False
         if outside.mean() <= 0.05:
             break
-        background = _histogram(index[outside])[index]
-        post = cv2.GaussianBlur((obj / (obj + background + 1e-9)).astype(np.float32), (0, 0), 2.0)
+        background = _histogram(index[outside])
+        post = cv2.GaussianBlur((obj / (obj + background + 1e-9))[index].astype(np.float32), (0, 0), 2.0)
         again = _locate(post, threshold, box_margin)
         if again is None:
             break
@@ -290,6 +312,9 @@ def annotate_with_reference(model: ReferenceModel, image: np.ndarray, iterations
     # GrabCut seeds its colour models from OpenCV's per-thread RNG: without this, a mask depended
     # on what the process had drawn before (the images annotated before it, which pool worker)
     cv2.setRNGSeed(0)
-    mask = _grabcut(image, seeds, iterations)
+    if grabcut_margin is None:
+        mask = _grabcut(image, seeds, iterations)
+    else:
+        mask = _grabcut_in_window(image, seeds, iterations, (y0, y1, x0, x1), grabcut_margin)
     mask = clean_mask(mask, min_fraction=0.03)
     return (mask * 255).astype(np.uint8)

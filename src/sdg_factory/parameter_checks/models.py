@@ -274,6 +274,7 @@ class Annotation(BaseModel):
     backend: AnnotationBackend = "classical"
     batch_size: Positive = 8
     min_part_area: NonNegative = 12
+    grabcut_margin: NonNegative | None = None  # classical: GrabCut on the box grown by this, null = whole image
 
 
 class ReferenceObject(Section):
