@@ -21,7 +21,7 @@ BPY_VERSION    := 5.0.1
 BPY            ?= bpy==$(BPY_VERSION)
 BLENDER_STAMP  := $(BLENDER_VENV)/bin/.installed-bpy-$(BPY_VERSION)
 
-.PHONY: run test bench viz install blender
+.PHONY: run test lint bench viz install blender
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ run: $(BIN)/.installed $(BLENDER_STAMP)
 
 test: $(BIN)/.installed $(BLENDER_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
+
+# pyflakes, pycodestyle, isort, bugbear, pyupgrade (pyproject.toml [tool.ruff]); CI runs it first
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests benchmarks
 
 # Benchmarks compare against peer packages (albumentations, pyimgano): an optional extra.
 bench: $(BIN)/.installed

@@ -23,7 +23,6 @@ N_IMAGES = 48
 
 
 def _images() -> list[np.ndarray]:
-    import cv2
 
     from sdg_factory.imaging.backdrop import render_backdrop
     from sdg_factory.imaging.placement import cutout_on_white, place_in_scene
@@ -82,7 +81,7 @@ def run() -> dict:
     ops = [cva.sample_ops(config, rng) for _ in images]
 
     def ours_all():
-        for image, chain in zip(images, ops):
+        for image, chain in zip(images, ops, strict=False):
             cva.apply_ops(image, chain)
 
     def peer_all():
@@ -91,7 +90,7 @@ def run() -> dict:
 
     # exactness of the early-stopping JPEG loop, on every image's own chain
     identical, passes_run, passes_asked = 0, 0, 0
-    for image, chain in zip(images, ops):
+    for image, chain in zip(images, ops, strict=False):
         jpeg = next((op for op in chain if op["op"] == "jpeg"), None)
         before = cva.apply_ops(image, [op for op in chain if op["op"] != "jpeg"])
         if jpeg:
@@ -115,7 +114,7 @@ def run() -> dict:
 
     blur_ours = [cva.motion_blur(images[0], 37, a) for a in (0.0, 30.0, 45.0, 100.0)]
     blur_peer = [cv2.filter2D(images[0], -1, cva.motion_kernel(37, a)) for a in (0.0, 30.0, 45.0, 100.0)]
-    max_diff = max(int(np.abs(a.astype(int) - b).max()) for a, b in zip(blur_ours, blur_peer))
+    max_diff = max(int(np.abs(a.astype(int) - b).max()) for a, b in zip(blur_ours, blur_peer, strict=False))
     return {
         "title": "CV augmentation (reference-object step 7)",
         "what": ("The document's cascade (B/W, saturation, contrast, brightness, motion blur 20–55 px, "

@@ -21,6 +21,7 @@ import time
 
 import cv2
 import numpy as np
+
 from sdg_factory.defects import extract_defects
 
 THRESHOLD = 0.55

@@ -11,9 +11,10 @@ calibrates the pixel threshold and ``min_area`` by ``labelled_f1`` on the calibr
 infers on the test half. Reported:
 
 - the class-agnostic region F1 at IoU > 0.33 of ``metrics.json`` (target ≥ 0.90), and per class;
-- ``defects_infer`` images/s end to end, calibrating and then deployed (``infer_config=``), (the whole Kedro run: calibration maps, inference maps,
-  regions, masks, files, fingerprints; divided by the test images) against the bare decode cost
-  (decoding each test image and its golden), measured in the same process.
+- ``defects_infer`` images/s end to end, calibrating and then deployed (``infer_config=``),
+  (the whole Kedro run: calibration maps, inference maps, regions, masks, files, fingerprints;
+  divided by the test images) against the bare decode cost (decoding each test image and its
+  golden), measured in the same process.
 
 ``BENCH_QUICK=1``: 8 pairs of 320² (a look, not the figure). Run: ``python -m benchmarks defects_infer_e2e``.
 """
@@ -36,7 +37,8 @@ LAYOUT = ("images", "golden", "masks", "boxes")
 
 def _split(folder: Path, out: Path) -> tuple[Path, Path, int]:
     """Even ids into ``out/calib``, odd ids into ``out/test`` (same layout, classes.txt copied)."""
-    ids = sorted(p.relative_to(folder / "images").with_suffix("").as_posix() for p in (folder / "images").rglob("*.png"))
+    ids = sorted(p.relative_to(folder / "images").with_suffix("").as_posix()
+                 for p in (folder / "images").rglob("*.png"))
     for half, keep in (("calib", ids[0::2]), ("test", ids[1::2])):
         for sub in LAYOUT:
             suffix = ".txt" if sub == "boxes" else ".png"

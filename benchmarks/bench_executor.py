@@ -30,4 +30,5 @@ def run() -> dict:
                       "Quiet 2-core machine, 2026-11-21: 1.78-1.88 over three runs. Before the render's "
                       "shading was computed per triangle it was 1.1-1.3: a per-pixel BLAS product already "
                       "used both cores in the serial run (and oversubscribed them in the pool).",
-                      "Quiet machine, 2026-12-01 23:15 (load < 1.5), the 10x10 scan grid: 1.92 (issue 18's target 1.8 met)."]}
+                      "Quiet machine, 2026-12-01 23:15 (load < 1.5), the 10x10 scan grid: 1.92 "
+                      "(issue 18's target 1.8 met)."]}

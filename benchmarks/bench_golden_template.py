@@ -42,7 +42,8 @@ def _pairs(n: int) -> list[tuple[bytes, bytes]]:
         rng = np.random.default_rng(seed)
         kinds = tuple(rng.choice(CLASSES, size=int(rng.integers(1, 3)), replace=False))
         pair = bare_board_pair(seed, size=SIZE, kinds=kinds)
-        out.append((cv2.imencode(".png", pair["image"])[1].tobytes(), cv2.imencode(".png", pair["golden"])[1].tobytes()))
+        out.append((cv2.imencode(".png", pair["image"])[1].tobytes(),
+                    cv2.imencode(".png", pair["golden"])[1].tobytes()))
     return out
 
 

@@ -12,7 +12,13 @@ import cv2
 
 from benchmarks.pcba_fixture import board_params, rendered_folder
 from benchmarks.report import best_of
-from sdg_factory.datasets import ImageDataset, JSONLinesDataset, PartitionedDataset, ReplicatorRenderFolderDataset, RoiCropDataset
+from sdg_factory.datasets import (
+    ImageDataset,
+    JSONLinesDataset,
+    PartitionedDataset,
+    ReplicatorRenderFolderDataset,
+    RoiCropDataset,
+)
 from sdg_factory.pcb.raw_defects import submask
 from sdg_factory.pipelines.pcba_crop.nodes import crop_rois
 from sdg_factory.pipelines.texture_defect_day0.nodes import generate_anomalies, stage_anomalygen_inputs

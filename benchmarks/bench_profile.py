@@ -133,8 +133,9 @@ def run() -> dict:
                    f"{sum(n['bytes'] for n in first['nodes']) / 1e6:.0f}", fmt(io_one_core), fmt(bound)])
     phases.append(["whole process (interpreter start to exit)", fmt(wall), fmt(first["process_cpu_s"]),
                    "", "", ""])
-    pipe_rows = [[name, str(int(a["nodes"])), fmt(a["wall_s"]), fmt(a["cpu_s"]), f"{a['cpu_s'] / max(a['wall_s'], 1e-9):.2f}",
-                  fmt(a["load_s"]), fmt(a["save_s"]), f"{a['bytes'] / 1e6:.1f}", fmt(a["io_s"]),
+    pipe_rows = [[name, str(int(a["nodes"])), fmt(a["wall_s"]), fmt(a["cpu_s"]),
+                  f"{a['cpu_s'] / max(a['wall_s'], 1e-9):.2f}", fmt(a["load_s"]), fmt(a["save_s"]),
+                  f"{a['bytes'] / 1e6:.1f}", fmt(a["io_s"]),
                   f"{a['io_s'] / 2 / max(a['wall_s'], 1e-9):.2f}"]
                  for name, a in sorted(by_pipeline.items(), key=lambda kv: -kv[1]["wall_s"])]
     top = sorted(node_rows, key=lambda n: -n["wall_s"])[:15]

@@ -55,8 +55,8 @@ def run() -> dict:
         again = _kedro_run(conf_fp)
     load = os.getloadavg()[0]
     return {"title": "Re-runs: an unchanged kedro run, and the cost of fingerprints",
-            "what": f"`kedro run` (every pipeline of __default__, embedded defaults, {ENV or 'base'} environment) into a "
-                    "fresh data root; then the same command again with nothing changed; and a first run into "
+            "what": f"`kedro run` (every pipeline of __default__, embedded defaults, {ENV or 'base'} environment) "
+                    "into a fresh data root; then the same command again with nothing changed; and a first run into "
                     "another fresh root with fingerprints off (SDG_FACTORY_FINGERPRINTS=0), the peer.",
             "rows": [{"case": "unchanged re-run vs first run", "ours": again[0], "peer": first[0], "unit": "s",
                       "ratio": again[0] / first[0], "target": "<= 0.10"},

@@ -11,8 +11,15 @@ import yaml
 
 from benchmarks.pcba_fixture import ROOT, board_params, rendered_folder
 from benchmarks.report import best_of
-from sdg_factory.datasets import (ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset,
-                                  RegisteredEditsDataset, ReplicatorRenderFolderDataset, RoiCropDataset)
+from sdg_factory.datasets import (
+    ImageDataset,
+    JSONDataset,
+    JSONLinesDataset,
+    PartitionedDataset,
+    RegisteredEditsDataset,
+    ReplicatorRenderFolderDataset,
+    RoiCropDataset,
+)
 from sdg_factory.imaging.registration import register
 from sdg_factory.imaging.restyle import restyle_image
 from sdg_factory.pipelines.pcba_crop.nodes import crop_rois

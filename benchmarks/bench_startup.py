@@ -56,7 +56,7 @@ def run() -> dict:
         runs: dict[str, list[float]] = {"ours": [], "peer": []}
         registers: dict[str, list[float]] = {"ours": [], "peer": []}
         loaded: dict[str, str] = {}
-        for side, tree in trees.items():  # warm-up: file cache, .pyc files
+        for tree in trees.values():  # warm-up: file cache, .pyc files
             _kedro(tree)
             _register(tree)
         for _ in range(REPEAT):

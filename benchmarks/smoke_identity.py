@@ -5,10 +5,10 @@ Usage::
     python -m benchmarks.smoke_identity [REV] [--keep DIR] [--no-cache]
 
 Runs every registered pipeline on the smoke environment (``__default__``, then ``defects_infer``
-on the inspection folder that ``bare_board_defects`` wrote) twice: once for the working tree (tracked and untracked files as
-they are now) and once for ``REV`` (default ``HEAD``, exported with ``git archive``), each in
-a fresh project copy with a fresh data root, one after the other at the same absolute path
-(``$TMPDIR/sdg-smoke-identity-<uid>/project``: resolved cookbooks, USD asset paths and
+on the inspection folder that ``bare_board_defects`` wrote) twice: once for the working tree
+(tracked and untracked files as they are now) and once for ``REV`` (default ``HEAD``, exported
+with ``git archive``), each in a fresh project copy with a fresh data root, one after the other
+at the same absolute path (``$TMPDIR/sdg-smoke-identity-<uid>/project``: resolved cookbooks, USD asset paths and
 manifests name it, so both runs must see the same one). After each phase it hashes every file
 of the data root and compares the two trees byte for byte, leaving out what records *how* a
 run went rather than *what* it made: ``provenance/`` folders, the fingerprint manifests

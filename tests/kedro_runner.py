@@ -52,7 +52,8 @@ def project_copy(cwd: str | Path) -> Path:
     project.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
     if not (project / "src").exists():
-        shutil.copytree(PROJECT_ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(PROJECT_ROOT / "src", project / "src",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     prepare_conf(project)
     return project
 

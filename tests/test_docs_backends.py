@@ -108,7 +108,7 @@ def missing_from_doc(text: str) -> list[str]:
     return missing
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parameters(env: str) -> dict:
     from kedro.config import OmegaConfigLoader
 
@@ -173,8 +173,8 @@ def accepted(factory: Any) -> set[str]:
 
 def backend_settings(params: dict) -> list[tuple[str, str, str, set[str], set[str]]]:
     """``(where, interface, backend, given keys, accepted keys)`` for every backend settings block."""
-    from sdg_factory.backends.annotation.sam2_models import load_sam2_predictor
     from sdg_factory.backends.annotation.reference_mask import make_reference_mask
+    from sdg_factory.backends.annotation.sam2_models import load_sam2_predictor
 
     out = []
     reg = {i: _registry(i) for i in SECTIONS}
@@ -303,7 +303,8 @@ def test_the_detector_backend_switches_with_one_key():
     assert build_anomaly_detector({**detector, "backend": "pyimgano"}).name.startswith("pyimgano:")
 
 
-DOTTED = re.compile(r"`((?:pcba_restyle|pcba_render|reference_object|scene_generation|texture_defect_day0|anomaly_detection)"
+DOTTED = re.compile(r"`((?:pcba_restyle|pcba_render|reference_object|scene_generation|texture_defect_day0"
+                    r"|anomaly_detection)"
                     r"(?:\.[A-Za-z0-9_<>]+)+)`")
 
 

@@ -23,9 +23,9 @@ import yaml
 from sdg_factory import rerun_hooks
 from sdg_factory.datasets.scene_history import COLUMNS
 from sdg_factory.datasets.yolo import dataset_yaml
-from sdg_factory.fingerprints import manifest
 from sdg_factory.defects import config as defects_config
 from sdg_factory.defects import extract as defects_extract
+from sdg_factory.fingerprints import manifest
 from sdg_factory.pipelines.anomaly_detection import nodes as detection
 from sdg_factory.pipelines.defects_export import evaluation
 from sdg_factory.pipelines.defects_export import nodes as export
@@ -180,8 +180,8 @@ def test_yolo_dataset_yaml_example_is_what_the_dataset_writes():
 
 def test_image_scores_line_in_the_tree_matches_code():
     keys = dict_keys(_scoring_fn(), "kind")
-    line = next(l for l in _section(DOC.read_text(), "## Anomaly detection and defects export")
-                if l.startswith("defects/image_scores.jsonl"))
+    line = next(ln for ln in _section(DOC.read_text(), "## Anomaly detection and defects export")
+                if ln.startswith("defects/image_scores.jsonl"))
     listed = set(re.search(r"\{([^}]*)\}", line).group(1).replace(" ", "").split(","))
     assert listed == keys
 

@@ -38,7 +38,8 @@ PLOTS = {"crop_summary", "anomaly_summary", "scene_generation.plan", "reference_
          "reference_object.cv_augmentation_summary", "reference_object.cv_combined_summary"}
 IMAGES = {"pcb_raw_submasks", "render_cells", "roi_crops", "edited_crops", "augmented_crops", "anomaly_staging_images",
           "anomaly_staging_cad_masks", "anomaly_staging_submasks", "anomaly_images", "anomaly_masks",
-          "defects.anomaly_maps_defect", "defects.anomaly_maps_good", "defects.masks_png", "defects.metrics_plot", "structural_crops",
+          "defects.anomaly_maps_defect", "defects.anomaly_maps_good", "defects.masks_png", "defects.metrics_plot",
+          "structural_crops",
           "bare_board_images", "bare_board_golden", "bare_board_masks",
           "scene_generation.images", "reference_object.input_image", "reference_object.reference_mask",
           "reference_object.white_background", "reference_object.perspectives", "reference_object.scene_dataset",
@@ -52,7 +53,8 @@ TABLES = {"pcb_defect_spec", "restyle_registration", "anomaly_staging_defect_spe
 
 
 # the groups of the __default__ view: one node namespace per system (docs/architecture.md)
-SYSTEMS = {"setup_pcb", "pcba", "anomalygen", "structural_defect", "bare_board_defects", "reference_object", "scene_generation"}
+SYSTEMS = {"setup_pcb", "pcba", "anomalygen", "structural_defect", "bare_board_defects", "reference_object",
+           "scene_generation"}
 
 
 def _defects_node_names() -> set[str]:
@@ -62,7 +64,8 @@ def _defects_node_names() -> set[str]:
     from tests.kedro_runner import PROJECT_ROOT
 
     bootstrap_project(PROJECT_ROOT)
-    return {n.name.rsplit(".", 1)[-1] for name in ("anomaly_detection", "defects_export") for n in pipelines[name].nodes}
+    return {n.name.rsplit(".", 1)[-1] for name in ("anomaly_detection", "defects_export")
+            for n in pipelines[name].nodes}
 
 
 def _png(preview: str) -> np.ndarray:
@@ -139,7 +142,7 @@ def test_viz_build_has_layers_and_previews_for_every_pipeline(tmp_path):
     report = json.loads((run / "06_yolo_dataset/annotation_report.json").read_text())
     bars = {t["name"]: t for t in nodes["reference_object.annotation_report"]["preview"]["data"]}
     assert bars["mean_iou"]["y"] == [report["mean_iou"]]
-    assert dict(zip(bars["iou"]["x"], bars["iou"]["y"])) == report["iou"]
+    assert dict(zip(bars["iou"]["x"], bars["iou"]["y"], strict=False)) == report["iou"]
     plan = json.loads((run / "scene_generation/plan.json").read_text())
     counts = {t["name"]: t for t in nodes["scene_generation.plan"]["preview"]["data"]}["count of scenes.archetype"]
     assert sum(counts["y"]) == len(plan["scenes"])

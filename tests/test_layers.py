@@ -132,7 +132,8 @@ def test_no_import_cycles():
     "import sdg_factory.backends.image_edit, sdg_factory.backends.text_to_image",
 ])
 def test_importing_a_dataset_or_a_backend_interface_loads_neither_usd_nor_torch(statement):
-    code = f"import sys\n{statement}\nheavy = [m for m in ('pxr', 'torch') if m in sys.modules]\nassert not heavy, heavy"
+    code = (f"import sys\n{statement}\n"
+            "heavy = [m for m in ('pxr', 'torch') if m in sys.modules]\nassert not heavy, heavy")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={"PYTHONPATH": str(SRC), "PATH": ""},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import cv2
 import nbformat
 import numpy as np
-import pytest
 from nbclient import NotebookClient
 
 from tests.kedro_runner import PROJECT_ROOT, project_copy, run_pipeline

@@ -36,7 +36,7 @@ def runtime(*items: str) -> dict:
     return OmegaConf.to_container(OmegaConf.from_dotlist(list(items)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def env_parameters(env: str) -> dict:
     """The environment's parameters as Kedro's loader resolves them (cached: resolving takes ~1 s)."""
     return OmegaConfigLoader(str(CONF), env=env, **CONFIG_LOADER_ARGS)["parameters"]
@@ -71,26 +71,31 @@ def test_every_conf_environment_validates(env):
 
 
 @pytest.mark.parametrize("items,expected", [
-    (["render_patches=-3"], r"parameter 'render_patches' = -3 \(from --params\) is invalid: .*greater than or equal to 1"),
-    (["crop_max_emit=-1"], r"parameter 'crop_max_emit' = -1 \(from --params\) is invalid: .*greater than or equal to 1"),
+    (["render_patches=-3"], r"parameter 'render_patches' = -3 \(from --params\) is invalid: "
+                            r".*greater than or equal to 1"),
+    (["crop_max_emit=-1"], r"parameter 'crop_max_emit' = -1 \(from --params\) is invalid: "
+                           r".*greater than or equal to 1"),
     (["render_patches=abc"], r"parameter 'render_patches' = 'abc' \(from --params\) is invalid: .*valid integer"),
     (["reference_object.num_prompts=true"], r"'reference_object.num_prompts' = True .*not true/false"),
     (["reference_object.split_ratio=1.5"], r"'reference_object.split_ratio' = 1.5 .*less than or equal to 1"),
     (["reference_object.enable_annotation=maybe"], r"'reference_object.enable_annotation' = 'maybe' .*valid boolean"),
-    (["texture_defect_day0.backend=difusers"], r"'texture_defect_day0.backend' = 'difusers' .*unknown anomaly_generation backend 'difusers' "
+    (["texture_defect_day0.backend=difusers"], r"'texture_defect_day0.backend' = 'difusers' "
+                                                  r".*unknown anomaly_generation backend 'difusers' "
                                                   r"\(did you mean 'diffusers'\?\)"),
     (["structural_defect.modes.shift.rotate_deg=[8,-8]"], r"rotate_deg must be \[min, max\] with min <= max"),
     (["object_name=mug"], r"--params object_name: no parameter or catalog entry reads this key "
                           r"\(did you mean 'reference_object.object_name'\?\)"),
     (["num_sdg=15"], r"--params num_sdg: .*did you mean 'texture_defect_day0.num_sdg'"),
-    (["reference_object.input_image=/x.jpg"], r"only records the runtime key 'input_image'.*--params input_image=<value>"),
+    (["reference_object.input_image=/x.jpg"], r"only records the runtime key 'input_image'"
+                                              r".*--params input_image=<value>"),
     (["use_pretrained_checkpoint=false"], r"use_pretrained_checkpoint: .*--pipeline=texture_defect_day0_finetune"),
     (["image_edit_endpoint=http://host:8000/v1"], r"image_edit_endpoint is used only by the HTTP image-edit backends"
                                                    r".*image_edit_backend is 'classical'"),
     (["dig_url_root=/elsewhere"], r"--params dig_url_root: this value comes from the global 'dig_url_root'"),
     (["reference_object.num_prompt=3"], r"unknown parameter 'reference_object.num_prompt' "
                                         r"\(did you mean 'reference_object.num_prompts'\?\)"),
-    (["texture_defect_day0.finetune.mixed_precison=bf16"], r"did you mean 'texture_defect_day0.finetune.mixed_precision'"),
+    (["texture_defect_day0.finetune.mixed_precison=bf16"],
+     r"did you mean 'texture_defect_day0.finetune.mixed_precision'"),
     (["scene_generation.archetypes=kitchn"], r"scene_generation.archetypes names \['kitchn'\]"),
     (["anomaly_types_json=IC:glitch"], r"anomaly_types_json: anomaly_types_json names unknown defect type"),
     (["reference_object.scene.editor.backend=openai_image"], r"'reference_object.scene.editor.backend' = "
@@ -212,7 +217,8 @@ def test_every_documented_params_form_validates(source, env, items):
 
 def test_class_dirs_with_a_path_or_two_spellings_of_one_folder_are_refused():
     source = "datasets/pcb/assets/b/day0_crop.yaml"
-    with pytest.raises(UnsafeNameError, match=r"class_dirs.capacitor 'a/b' cannot be used as a folder name: .*separator"):
+    with pytest.raises(UnsafeNameError,
+                       match=r"class_dirs.capacitor 'a/b' cannot be used as a folder name: .*separator"):
         check_material_folders({"classes": ["capacitor", "resistor"],
                                 "class_dirs": {"capacitor": "a/b", "resistor": "a_b"}}, source)
     with pytest.raises(UnsafeNameError, match=r"class_dirs.capacitor = 'Passive' and class_dirs.resistor = 'passive' "
@@ -249,7 +255,8 @@ def test_a_scene_id_taken_by_another_run_is_an_error_naming_both_runs():
     with pytest.raises(UnsafeNameError, match=r"scene id 'night_run-000' of run_name 'night_run' is already taken "
                                               r"in the scene history by run_name 'night run'"):
         plan_batch(history, settings, "night_run", 1)
-    with pytest.raises(UnsafeNameError, match=r"scene id 'Night_run-000' of run_name 'Night_run' .* by run_name 'night_run'"):
+    with pytest.raises(UnsafeNameError,
+                       match=r"scene id 'Night_run-000' of run_name 'Night_run' .* by run_name 'night_run'"):
         plan_batch(history.assign(run_name="night_run"), settings, "Night_run", 1)
     with pytest.raises(UnsafeNameError, match=r"run_name 'night run' cannot be used as a folder name"):
         plan_batch(history.iloc[:0], settings, "night run", 1)

@@ -24,7 +24,6 @@ from typing import Any
 
 from kedro.config import OmegaConfigLoader
 
-
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 from sdg_factory.redaction import REDACTED, redact  # noqa: F401 - re-exported (one redaction rule set)
 

@@ -72,7 +72,7 @@ def _argument_datasets(node: Any) -> dict[str, str]:
         arguments = list(inspect.signature(node.func).parameters)
     except (TypeError, ValueError):
         return {}
-    return dict(zip(arguments, names))
+    return dict(zip(arguments, names, strict=False))
 
 
 def _last_run(dig_url_root: str) -> str:
@@ -94,8 +94,9 @@ def _last_run(dig_url_root: str) -> str:
             if best is None or float(stamp) > best[0]:
                 best = (float(stamp), name)
     if best is None:
-        raise RerunConfigError(f"execution_mode=last: there is no run under {posixpath.join(str(dig_url_root), 'runs')} "
-                               "yet; run once with a run_name (or execution_mode=new) first")
+        raise RerunConfigError("execution_mode=last: there is no run under "
+                               f"{posixpath.join(str(dig_url_root), 'runs')} yet; "
+                               "run once with a run_name (or execution_mode=new) first")
     return best[1]
 
 
@@ -238,7 +239,8 @@ class FingerprintHooks:
 
     def node_fingerprint(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> NodeFingerprint:
         per_item_args = per_item_arguments(node.func)
-        per_item = {ds for arg, ds in _argument_datasets(node).items() if arg in per_item_args} if per_item_args else set()
+        per_item = ({ds for arg, ds in _argument_datasets(node).items() if arg in per_item_args}
+                    if per_item_args else set())
         parameters: dict[str, Any] = {}
         fingerprints: dict[str, str] = {}
         for name in node.inputs:

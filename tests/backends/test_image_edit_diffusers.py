@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sdg_factory.backends.image_edit import EditRequest, ImageEditError, build_image_editor
-from sdg_factory.backends.image_edit import diffusers_local
+from sdg_factory.backends.image_edit import EditRequest, ImageEditError, build_image_editor, diffusers_local
 from tests.backends.tiny_qwen_edit import save_tiny_pipeline
 from tests.restyle_fixtures import synthetic_roi
 

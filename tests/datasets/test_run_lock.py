@@ -63,8 +63,8 @@ def test_a_live_process_holds_it_and_its_death_frees_it(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger=run_lock.__name__):
         with _lock(folder):  # ... but it no longer holds it
             pass
-    assert f"taking over the lock {folder / LOCK_NAME} left by a run that ended without releasing it (pid {holder.pid}" \
-        in caplog.text
+    assert (f"taking over the lock {folder / LOCK_NAME} left by a run that ended without releasing it "
+            f"(pid {holder.pid}") in caplog.text
 
 
 def test_a_stale_lock_file_of_a_dead_pid_is_taken_over(tmp_path, caplog):

@@ -99,7 +99,8 @@ _ORPHAN_SCRIPT = textwrap.dedent("""
         return pid
 
     if __name__ == "__main__":
-        for _ in ProcessExecutor(max_workers=2, mp_context=sys.argv[2]).run(work, [("a", sys.argv[1]), ("b", sys.argv[1])]):
+        executor = ProcessExecutor(max_workers=2, mp_context=sys.argv[2])
+        for _ in executor.run(work, [("a", sys.argv[1]), ("b", sys.argv[1])]):
             pass
 """)
 

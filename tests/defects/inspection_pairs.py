@@ -20,7 +20,7 @@ def _layout(rng: np.random.Generator, size: int, widen: int = 0) -> tuple[np.nda
     img = np.zeros((size, size), np.uint8)
     ys = np.arange(28, size - 28, 34)
     widths = rng.integers(8, 12, len(ys))
-    for y, w in zip(ys, widths):
+    for y, w in zip(ys, widths, strict=False):
         cv2.line(img, (16, int(y)), (size - 70, int(y)), 255, int(w + widen))
     xs = [size - 50, size - 24]
     for x in xs:

@@ -25,7 +25,7 @@ def _check(detector, data, min_pixel_auroc):
     detector.fit(goods)
     maps = detector.anomaly_maps([im for im, _ in defects])
     normal_maps = detector.anomaly_maps(normals)
-    for amap, (im, _) in zip(maps, defects):
+    for amap, (im, _) in zip(maps, defects, strict=False):
         assert amap.dtype == np.float32 and amap.shape == im.shape[:2]
     scores = np.concatenate([m.ravel() for m in maps + normal_maps])
     labels = np.concatenate([(mask > 0).ravel() for _, mask in defects] + [np.zeros(m.size, bool) for m in normal_maps])
@@ -62,7 +62,8 @@ def test_pyimgano_adapter(data):
 def test_errors():
     with pytest.raises(ValueError, match="unknown anomaly-detection backend 'nope'.*patch_stats"):
         build_anomaly_detector({"backend": "nope"})
-    with pytest.raises(ValueError, match=r"'gird' \(did you mean 'grid'\?\) in 'anomaly_detection.detector.patch_stats'"):
+    with pytest.raises(ValueError,
+                       match=r"'gird' \(did you mean 'grid'\?\) in 'anomaly_detection.detector.patch_stats'"):
         build_anomaly_detector({"backend": "patch_stats", "gird": 3})
     with pytest.raises(RuntimeError, match="call fit"):
         build_anomaly_detector({}).anomaly_maps([np.zeros((4, 4, 3), np.uint8)])

@@ -68,7 +68,8 @@ def test_colour_photo_with_gain_and_shift():
     image = np.clip(np.roll(golden, (2, -2), axis=(0, 1)).astype(np.float32) * 1.15 + 8, 0, 255).astype(np.uint8)
     cv2.circle(image, (150, 60), 6, (250, 40, 40), -1)        # a red blob the golden does not have
     amap, reg = golden_template_map(image, golden, smooth_sigma=1.0)
-    assert reg.method in ("coarse", "ecc") and abs(reg.shift_x - 2) < 1 and abs(reg.shift_y + 2) < 1  # golden → image frame
+    # golden → image frame
+    assert reg.method in ("coarse", "ecc") and abs(reg.shift_x - 2) < 1 and abs(reg.shift_y + 2) < 1
     regions = extract_defects(amap, pixel_threshold=0.25, min_area=8)["regions"]
     assert len(regions) == 1
     x0, y0, x1, y1 = regions[0]["bbox_xyxy"]

@@ -105,7 +105,8 @@ def test_reload_from_infer_config_gives_identical_defects(golden_runs):
     tmp, *_ = golden_runs
     first, second = _out(tmp, "R"), _out(tmp, "R2")
     assert (first / "defects.jsonl").read_bytes() == (second / "defects.jsonl").read_bytes()
-    assert json.loads((second / "fit_split.json").read_text())["reloaded_from"].endswith("R/defects_infer/infer_config.json")
+    fit_split = json.loads((second / "fit_split.json").read_text())
+    assert fit_split["reloaded_from"].endswith("R/defects_infer/infer_config.json")
     a, b = (json.loads((d / "infer_config.json").read_text()) for d in (first, second))
     assert a["model"]["sha256"] == b["model"]["sha256"] and a["defects"] == b["defects"]
     assert list((second / "model/detector.npz").glob("*/detector.npz"))   # R2 is deployable in turn

@@ -157,7 +157,8 @@ def test_the_exported_config_deploys_through_defects_infer(exported):
         "run_name": "deployed", "input_dir": str(folder), "infer_config": str(run / "defects/infer_config.json")})
     exported_regions = {r["input"].rsplit("/", 1)[1][:-4]: r["defects"]["regions"]
                         for r in _jsonl(run / "defects/defects.jsonl") if r["input"].startswith("anomaly/images/")}
-    inferred = {r["id"]: r["defects"]["regions"] for r in _jsonl(tmp / "data/dig/runs/deployed/defects_infer/defects.jsonl")}
+    inferred = {r["id"]: r["defects"]["regions"]
+                for r in _jsonl(tmp / "data/dig/runs/deployed/defects_infer/defects.jsonl")}
     assert inferred == exported_regions and all(inferred.values())
 
 

@@ -111,7 +111,7 @@ def test_pcba_crop_cuts_the_blender_render(dig):
              for b in ("rasterizer", "blender")}
     assert crops["blender"] and [p.name for p in crops["blender"]] == [p.name for p in crops["rasterizer"]]
     blender_rgb = cell(dig, "blender").rgb
-    for ours, theirs in zip(crops["blender"], crops["rasterizer"]):
+    for ours, theirs in zip(crops["blender"], crops["rasterizer"], strict=False):
         image, reference = decode(ours), decode(theirs)
         assert image.shape == reference.shape and not np.array_equal(image, reference)
         mask = decode(ours.parent.parent / "cad_mask" / f"{ours.stem}_cad_mask.png")

@@ -38,12 +38,12 @@ def test_layout_mixes_ics_and_passives_inside_their_cells(board):
     tile_w, tile_h = width / 10, height / 10
     margin = spec["courtyard_mm"]
     boxes = [courtyard(p.kind, p.x, p.y, p.rot_z, margin) for p in placements]
-    for place, box in zip(placements, boxes):
+    for place, box in zip(placements, boxes, strict=False):
         i, j = place.cell
         x0, y0 = i * tile_w - width / 2, j * tile_h - height / 2
         assert x0 - 1e-9 <= box[0] and box[1] <= x0 + tile_w + 1e-9, place
         assert y0 - 1e-9 <= box[2] and box[3] <= y0 + tile_h + 1e-9, place
-    for (a, box_a), (b, box_b) in itertools.combinations(zip(placements, boxes), 2):
+    for (a, box_a), (b, box_b) in itertools.combinations(zip(placements, boxes, strict=False), 2):
         if a.cell == b.cell:
             assert not (box_a[0] < box_b[1] and box_b[0] < box_a[1] and box_a[2] < box_b[3] and box_b[2] < box_a[3]), \
                 (a, b)

@@ -9,8 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from sdg_factory.datasets import (ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset,
-                                  RegisteredEditsDataset)
+from sdg_factory.datasets import ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset, RegisteredEditsDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.datasets.image import decode_image
 from sdg_factory.imaging.restyle import RestyleStyle

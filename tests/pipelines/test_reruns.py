@@ -27,7 +27,8 @@ def run_tree(dig: Path, run: str) -> dict[str, str]:
         rel = path.relative_to(root).as_posix()
         if not path.is_file() or is_manifest(rel) or rel.startswith("provenance/"):
             continue
-        data = path.read_bytes().replace(str(dig).encode(), b"<ROOT>").replace(f"/runs/{run}/".encode(), b"/runs/<RUN>/")
+        data = path.read_bytes().replace(str(dig).encode(), b"<ROOT>")
+        data = data.replace(f"/runs/{run}/".encode(), b"/runs/<RUN>/")
         data = data.replace(f'"run_name": "{run}"'.encode(), b'"run_name": "<RUN>"')
         out[rel] = hashlib.sha256(data).hexdigest()
     return out

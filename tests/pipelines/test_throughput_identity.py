@@ -12,8 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sdg_factory.datasets import (ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset,
-                                  RegisteredEditsDataset)
+from sdg_factory.datasets import ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset, RegisteredEditsDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
 from sdg_factory.imaging.rooms import _add_point_lights
@@ -105,7 +104,7 @@ def _reference_annotate(source, annotator, min_area, splits):
     stems, labels = sorted(source), {}
     for start in range(0, len(stems), annotator.batch_size):
         chunk = stems[start:start + annotator.batch_size]
-        for stem, mask in zip(chunk, annotator.annotate([source[s]()["image"] for s in chunk])):
+        for stem, mask in zip(chunk, annotator.annotate([source[s]()["image"] for s in chunk]), strict=False):
             labels[stem] = "\n".join(yolo_label_lines(mask, 0, min_area=min_area))
     return {f"{splits[s]}/{s}": functools.partial(_yolo_item, source[s], labels[s]) for s in stems}
 

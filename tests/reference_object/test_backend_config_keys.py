@@ -66,7 +66,8 @@ def test_gpu_environment_points_the_generative_backends_at_local_model_folders(p
 
 
 def test_misspelt_keys_are_named_with_their_section(sample_image, sample_mask):
-    with pytest.raises(ValueError, match=r"'lora_pth' \(did you mean 'lora_path'\?\) in 'perspectives.qwen_multicamera'"):
+    with pytest.raises(ValueError,
+                       match=r"'lora_pth' \(did you mean 'lora_path'\?\) in 'perspectives.qwen_multicamera'"):
         build_perspective_generator("qwen_multicamera", {"model_path": "m", "lora_pth": "x"})
     with pytest.raises(ValueError, match="'custom_pipe'.*'perspectives.zero123'"):
         build_perspective_generator("zero123", {"custom_pipe": "x"})

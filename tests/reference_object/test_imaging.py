@@ -61,8 +61,9 @@ def test_motion_kernel_is_a_connected_centred_line(kernel, angle):
 
 def test_motion_kernel_is_albumentations_line():
     pytest.importorskip("albumentations", reason="the peer check needs the bench extra (make bench)")
-    from albumentations.augmentations.blur.functional import create_motion_kernel
     import random
+
+    from albumentations.augmentations.blur.functional import create_motion_kernel
 
     for k, a in ((21, 17.0), (41, 75.5), (55, 200.0)):
         theirs = create_motion_kernel(k, a, 0.0, False, random.Random(0))

@@ -62,7 +62,8 @@ def test_yolo_dataset_layout_and_one_polygon_per_part(smoke_run):
     assert (root / "classes.txt").read_text().strip() == "toy robot"
     labels = _labels(root)
     several = 0
-    assert len(labels) == 12 and any(k.startswith("val/") for k in labels) and any(k.startswith("train/") for k in labels)
+    assert len(labels) == 12
+    assert any(k.startswith("val/") for k in labels) and any(k.startswith("train/") for k in labels)
     for pid, text in labels.items():
         split, stem = pid.split("/")
         assert (root / split / "images" / f"{stem}.png").is_file()

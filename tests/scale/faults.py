@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from sdg_factory.datasets import _fs, image as image_module, npy, partitions, single_file
+from sdg_factory.datasets import _fs, npy, partitions, single_file
+from sdg_factory.datasets import image as image_module
 from sdg_factory.seeding import item_rng
 
 # every module that writes through atomic_write_bytes (each imported it by name)

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 import yaml
 
@@ -93,7 +92,8 @@ def test_every_scene_has_its_image_then_its_marker(ten_runs):
     check_invariants(ten_runs)
     rows = {r["scene_id"]: r for r in db_rows(ten_runs)}
     for i in range(10):
-        folders = sorted(p for p in scenes_dir(ten_runs, f"day{i}").iterdir() if p.is_dir() and not p.name.startswith("."))
+        folders = sorted(p for p in scenes_dir(ten_runs, f"day{i}").iterdir()
+                         if p.is_dir() and not p.name.startswith("."))
         assert len(folders) == 10
         for folder in folders:
             image = cv2.imread(str(folder / "source_image.png"))

@@ -73,7 +73,8 @@ def _aspect(mask: np.ndarray) -> float:
 def pairs(dig) -> list[dict]:
     run = dig["run"]
     good_labels = json.loads((run / "usd2roi-components" / "crop" / "semantic_segmentation_labels.json").read_text())
-    defect_labels = json.loads((run / "structural_defect" / "cropped" / "semantic_segmentation_labels.json").read_text())
+    defect_labels = json.loads(
+        (run / "structural_defect" / "cropped" / "semantic_segmentation_labels.json").read_text())
     labels = {(r["mode"], r["stem"]): r for r in _jsonl(run / "structural_defect" / "labels.jsonl")}
     metadata = json.loads((run / "usd2roi-components" / "trigger_0000" / "metadata.json").read_text())
     out = []

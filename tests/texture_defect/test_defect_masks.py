@@ -32,7 +32,7 @@ def _scene():
     cad[24:40, 30:66] = COLORS["capacitor"]
     cad[22:24, 18:30] = COLORS["solder"]
     clean = np.zeros((64, 96, 3), np.uint8)
-    for name, color in COLORS.items():
+    for color in COLORS.values():
         clean[(cad == color).all(axis=2)] = np.array(color[:3]) // 2 + 40
     return cad, clean, semantic_regions(cad, LABELS)
 

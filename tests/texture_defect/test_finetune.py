@@ -19,7 +19,8 @@ def test_finetune_then_inference_with_the_fresh_checkpoint(tmp_path):
     dig = tmp_path / "data" / "dig"
     build_tiny_inpaint_pipeline(dig / "models" / "pretrained" / "inpainting")
     run_pipeline("texture_defect_day0_finetune", env="smoke", cwd=tmp_path,
-                 params={"run_name": "ft", "anomaly_types_json": "passive_component:excess_solder;passive_component:missing"})
+                 params={"run_name": "ft",
+                         "anomaly_types_json": "passive_component:excess_solder;passive_component:missing"})
     finetune = dig / "runs" / "ft" / "finetune"
     metrics = json.loads((finetune / "metrics.json").read_text())
     assert len(metrics["train_loss"]) == 2 and all(math.isfinite(v) for v in metrics["train_loss"])

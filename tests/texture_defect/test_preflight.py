@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from sdg_factory.datasets.model_folder import ModelFolder
-from sdg_factory.pipelines.texture_defect_day0.nodes import DEFAULT_TAXONOMY, PreflightError, parse_taxonomy, preflight_urls
+from sdg_factory.pipelines.texture_defect_day0.nodes import (
+    DEFAULT_TAXONOMY,
+    PreflightError,
+    parse_taxonomy,
+    preflight_urls,
+)
 from tests.kedro_runner import run_pipeline
 
 SPEC = [{"material": m, "defect_type": d, "spatial_dependency": "cad", "mask_dir": f"{m}/mask/{d}", "count": 3}
@@ -50,7 +55,8 @@ def test_defect_spec_missing():
 
 def test_submask_dir_not_found_for_a_taxonomy_entry():
     args = _inputs(anomaly_types_json='[["IC","bridge"],["passive_component","scratch"]]')
-    with pytest.raises(PreflightError, match=r"submask dir not found: /x/datasets/pcb/raw/passive_component/mask/scratch/"):
+    with pytest.raises(PreflightError,
+                       match=r"submask dir not found: /x/datasets/pcb/raw/passive_component/mask/scratch/"):
         preflight_urls(**args)
 
 

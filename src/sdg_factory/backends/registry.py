@@ -11,7 +11,8 @@ package fails only for the backend that needs it. A plugin or a test adds its ow
 constructor: a key it takes no parameter for is an error naming the key, the parameter section
 and the closest accepted key, never dropped. Errors read the same for every kind::
 
-    unknown image-edit backend 'openai_image' (parameter 'image_edit_backend'); did you mean 'openai_images'? choose one of [...]
+    unknown image-edit backend 'openai_image' (parameter 'image_edit_backend'); did you mean 'openai_images'?
+        choose one of [...]
     unknown key(s) 'lora_pth' (did you mean 'lora_path'?) in 'perspectives.qwen_multicamera'; it accepts: ...
 """
 

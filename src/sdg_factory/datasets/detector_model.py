@@ -10,7 +10,7 @@ Catalog example::
 
     defects.infer_model:
       type: sdg_factory.datasets.detector_model.DetectorModelDataset
-      filepath: ${globals:dig_url_root}/runs/${runtime_params:run_name, ${globals:run_name}}/defects_infer/model/detector.npz
+      filepath: ${_run_root}/defects_infer/model/detector.npz
       versioned: true
 
 ``save`` / ``load`` take and give the state dict of

@@ -25,7 +25,7 @@ from kedro.io import AbstractVersionedDataset, DatasetError, Version
 from kedro_datasets._typing import ImagePreview
 
 from sdg_factory.datasets._fs import filesystem, full_path
-from sdg_factory.datasets.image import decode_image, image_to_preview
+from sdg_factory.datasets.image import decode_image
 from sdg_factory.datasets.single_file import SingleFileMixin
 
 

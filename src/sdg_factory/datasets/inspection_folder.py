@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from kedro.io import DatasetError
 
-from sdg_factory.datasets._fs import filesystem, full_path, is_hidden
+from sdg_factory.datasets._fs import full_path, is_hidden
 from sdg_factory.datasets.image import decode_image
 from sdg_factory.datasets.user_source import UserSourceDataset
 
@@ -137,7 +137,8 @@ def _read_image(fs: Any, protocol: str, root: str, item_id: str, rel: str) -> np
         raise InspectionItemError("the file is empty, truncated or not an image; "
                                   "replace or remove it", item_id=item_id, file=rel) from exc
     if image.dtype not in (np.uint8, np.uint16):
-        raise InspectionItemError(f"{image.dtype} pixels are not supported; save it as 8- or 16-bit", item_id=item_id, file=rel)
+        raise InspectionItemError(f"{image.dtype} pixels are not supported; save it as 8- or 16-bit",
+                                  item_id=item_id, file=rel)
     return image
 
 
@@ -162,7 +163,8 @@ def _read_boxes(fs: Any, root: str, item_id: str, rel: str, classes: list[str] |
         if len(fields) != 5 or len(values) != 5 or not all(math.isfinite(v) for v in values) \
                 or values[0] != int(values[0]) or values[0] < 0:
             raise InspectionItemError(f"{where} is {line.strip()!r}; a YOLO box line is "
-                                      "'class cx cy w h' (a class number, then four numbers in [0, 1])", item_id=item_id, file=rel)
+                                      "'class cx cy w h' (a class number, then four numbers in [0, 1])",
+                                      item_id=item_id, file=rel)
         cls, cx, cy, w, h = int(values[0]), *values[1:]
         if classes is not None and cls >= len(classes):
             raise InspectionItemError(f"{where}: class {cls} is not in classes.txt "
@@ -171,6 +173,7 @@ def _read_boxes(fs: Any, root: str, item_id: str, rel: str, classes: list[str] |
         if not (w > 0 and h > 0 and cx - w / 2 >= -t and cy - h / 2 >= -t and cx + w / 2 <= 1 + t
                 and cy + h / 2 <= 1 + t):
             raise InspectionItemError(f"{where}: box {line.strip()!r} is out of range; cx cy w h are "
-                                      "fractions of the image width and height and the box must lie in [0, 1]", item_id=item_id, file=rel)
+                                      "fractions of the image width and height and the box must lie in [0, 1]",
+                                      item_id=item_id, file=rel)
         boxes.append((cls, cx, cy, w, h))
     return boxes

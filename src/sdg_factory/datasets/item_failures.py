@@ -39,7 +39,8 @@ class ItemFailuresDataset(AbstractDataset[list, list]):
 
     def save(self, data: list[dict[str, Any]]) -> None:
         if not isinstance(data, list):
-            raise DatasetError(f"'{self._label}' saves a list of {{id, file, error}} records, got {type(data).__name__}")
+            raise DatasetError(
+                f"'{self._label}' saves a list of {{id, file, error}} records, got {type(data).__name__}")
         atomic_write_bytes(self._fs, self._path, json.dumps(data, indent=2, sort_keys=True).encode())
         if data:
             RUN_FAILURES.record([PartitionFailure(self._label, str(f.get("id")),

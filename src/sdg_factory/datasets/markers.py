@@ -14,8 +14,8 @@ import posixpath
 from typing import Any
 
 from sdg_factory.datasets._fs import TMP_MARK, atomic_write_bytes, is_hidden
-from sdg_factory.fingerprints.manifest import Manifest
 from sdg_factory.datasets.partitions import BasePartitionsDataset
+from sdg_factory.fingerprints.manifest import Manifest
 
 
 class CompletionMarkersDataset(BasePartitionsDataset):

@@ -123,7 +123,8 @@ class BasePartitionsDataset(AbstractDataset):
         self._skip_existing = bool(skip_existing)
         self._progress = progress
         self._manifest_name = MANIFEST_NAME
-        self._temporary_suffix: str | tuple[str, ...] = ""  # whose leftover temporaries a save removes ("" = all below root)
+        # whose leftover temporaries a save removes ("" = all below root)
+        self._temporary_suffix: str | tuple[str, ...] = ""
         self._binding: NodeFingerprint | None = None
         self._manifest_cache: tuple[Any, Manifest, dict] | None = None
         self.metadata = metadata

@@ -115,7 +115,8 @@ class SceneHistoryDataset(SQLTableDataset):
             return
         rows = []
         for record in records:
-            missing = [c for c in ("scene_id", "archetype", "prompt_hash", "generated_at", "success") if c not in record]
+            missing = [c for c in ("scene_id", "archetype", "prompt_hash", "generated_at", "success")
+                       if c not in record]
             if missing:
                 raise DatasetError(f"history row {record.get('scene_id')!r} lacks {missing}")
             row = {c: record.get(c) for c in COLUMNS}

@@ -2,7 +2,8 @@
 
 (The path key is ``source``, not ``filepath``: Kedro would make a ``filepath`` absolute and
 turn the words ``sample``/``none`` into paths; a file the pipeline itself writes, such as a
-manifest, uses ``filepath`` so that it resolves like every other catalog path.) The reference-object pipeline reads the user's own reference image, mask, prompt files and
+manifest, uses ``filepath`` so that it resolves like every other catalog path.) The
+reference-object pipeline reads the user's own reference image, mask, prompt files and
 background folder; each is a runtime parameter (``--params input_image=/path/obj.jpg``) with a
 default of ``sample`` (a file shipped inside the package) or ``none`` (optional input absent).
 Loading goes through the wrapped Kedro dataset, so any fsspec path works.
@@ -35,8 +36,8 @@ class UserInputDataset(AbstractDataset):
     ``missing_ok`` is set (e.g. a manifest that a step has not written yet).
     """
 
-    def __init__(self, *, source: str | None = None, filepath: str | None = None, dataset: str | dict, sample: str | None = None,
-                 filepath_arg: str = "filepath", empty: Any = None, missing_ok: bool = False,
+    def __init__(self, *, source: str | None = None, filepath: str | None = None, dataset: str | dict,
+                 sample: str | None = None, filepath_arg: str = "filepath", empty: Any = None, missing_ok: bool = False,
                  metadata: dict | None = None) -> None:
         source = filepath if filepath is not None else source
         self._filepath = "" if source is None else str(source)

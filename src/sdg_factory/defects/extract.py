@@ -196,7 +196,7 @@ def _erase(mask: np.ndarray, labels: np.ndarray, dropped: np.ndarray, boxes: np.
         keep[dropped] = 0
         mask[...] = keep.take(labels)
         return
-    for i, (x0, y0, x1, y1) in zip(dropped.tolist(), boxes[dropped].tolist()):
+    for i, (x0, y0, x1, y1) in zip(dropped.tolist(), boxes[dropped].tolist(), strict=False):
         window = mask[y0:y1 + 1, x0:x1 + 1]
         window[labels[y0:y1 + 1, x0:x1 + 1] == i] = 0
 
@@ -254,6 +254,6 @@ def _region_table(amap: np.ndarray, fg: np.ndarray, labels: np.ndarray, n: int, 
          "score_max": m if ok else None, "score_mean": s if ok else None}
         for rank, (box, a, x, y, m, s, ok) in enumerate(zip(
             boxes[ids].tolist(), area[ids].tolist(), cx[ids].tolist(), cy[ids].tolist(),
-            smax[ids].astype(np.float64).tolist(), mean, has), start=1)
+            smax[ids].astype(np.float64).tolist(), mean, has, strict=False), start=1)
     ]
     return regions, dropped, boxes

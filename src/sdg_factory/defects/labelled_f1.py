@@ -70,7 +70,7 @@ def labelled_f1_threshold(
     max_regions = settings.get("max_regions")
     # scores[t, a] = (tp, n_pred)
     scores = np.zeros((len(cands), len(areas), 2), np.int64)
-    for amap, gt in zip(maps, gts):
+    for amap, gt in zip(maps, gts, strict=False):
         for t, thr in enumerate(cands):
             regions = extract_defects(amap, pixel_threshold=float(thr), min_area=0, max_regions=None,
                                       **{k: v for k, v in extract.items() if v is not None})["regions"]

@@ -40,7 +40,8 @@ def _curve(scores: np.ndarray, pos_weight: np.ndarray, neg_weight: np.ndarray) -
     return neg, pos
 
 
-def roc_curve(scores: Sequence[float] | np.ndarray, labels: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def roc_curve(scores: Sequence[float] | np.ndarray,
+              labels: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(fpr, tpr)`` at every distinct threshold (``score >= t`` is positive), from (0, 0) to (1, 1)."""
     s = _scores(np.asarray(scores))
     y = np.asarray(labels).ravel().astype(bool)
@@ -68,7 +69,7 @@ def pro_curve(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]) -> tup
     n_normal = sum(int((lab == 0).sum()) for lab, _ in regions)
     if n_regions == 0 or n_normal == 0:
         raise ValueError("the PRO curve needs at least one ground-truth region and one normal pixel")
-    for amap, (lab, n) in zip(maps, regions):
+    for amap, (lab, n) in zip(maps, regions, strict=False):
         amap = np.asarray(amap)
         if amap.shape != lab.shape:
             raise ValueError(f"map shape {amap.shape} differs from its ground-truth mask {lab.shape}")
@@ -179,7 +180,9 @@ def region_detection(items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
             per.setdefault(c, {"tp": 0, "gt": 0})["gt"] += 1
         for _, g in matches:
             per[int(cls[g])]["tp"] += 1
-    name = (lambda c: class_names[c] if class_names is not None and 0 <= c < len(class_names) else str(c))
+    def name(c):
+        return class_names[c] if class_names is not None and 0 <= c < len(class_names) else str(c)
+
     return {
         "iou_threshold": float(iou_min),
         **prf(tp, n_pred, n_gt),

@@ -215,7 +215,7 @@ def _bus(layout: CopperLayout, label: np.ndarray, rng: np.random.Generator, rule
         pts = [(-10.0, off), (j0, off), (j0 + abs(jog), off + jog), (span + 10.0, off + jog)]
         pts = np.array(pts if horizontal else [(y, x) for x, y in pts])
         net = layout.next_net()
-        if _collides(label, {0}, lambda c: _draw_path(c, pts, width + 2 * rules.clearance, 1)):
+        if _collides(label, {0}, lambda c, pts=pts: _draw_path(c, pts, width + 2 * rules.clearance, 1)):
             continue
         layout.traces.append(Trace(pts, width, net))
         _draw_path(label, pts, width, net)
@@ -251,7 +251,8 @@ def route_copper(pads: list[np.ndarray], shape: tuple[int, int], rng: np.random.
                 break
             target = layout.pads[j][1]
             for route in _l_routes(a, centres[j], rules.max_route / 4):
-                if not _collides(label, {0, net, target}, lambda c: _draw_path(c, route, keep, 1)):
+                if not _collides(label, {0, net, target},
+                                 lambda c, route=route, keep=keep: _draw_path(c, route, keep, 1)):
                     layout.traces.append(Trace(route, width, net))
                     _draw_path(label, route, width, net)
                     label[label == target] = net  # one net now
@@ -269,7 +270,7 @@ def route_copper(pads: list[np.ndarray], shape: tuple[int, int], rng: np.random.
             end = a + d * float(rng.uniform(0.15, 0.4)) * rules.max_route
             route = np.array([a, end])
 
-            def shape_of(c, route=route, end=end):
+            def shape_of(c, route=route, end=end, keep=keep):
                 _draw_path(c, route, keep, 1)
                 _draw_disc(c, end, rules.via_outer + rules.clearance, 1)
 
@@ -369,7 +370,7 @@ class _Board:
 def _trace_site(board: _Board, rng: np.random.Generator, min_len_widths: float = 4.0):
     """A point well inside one straight trace segment: (centre, direction, normal, width, net)."""
     h, w = board.layout.shape
-    segments = [(t, p, q) for t in board.layout.traces for p, q in zip(t.points[:-1], t.points[1:])
+    segments = [(t, p, q) for t in board.layout.traces for p, q in zip(t.points[:-1], t.points[1:], strict=False)
                 if np.hypot(*(q - p)) >= max(min_len_widths * t.width, 12)]
     if not segments:
         return None

@@ -24,7 +24,6 @@ import cv2
 import numpy as np
 
 
-
 @dataclass(frozen=True)
 class RestyleStyle:
     """A destination lighting style. L*a*b* values are CIE units (L 0..100, a/b about ±100)."""

@@ -278,7 +278,7 @@ def _kitchen(room: Room, rng, tags) -> None:
         x0 = room.width * (0.3 + 0.25 * k)
         room.boxes.append(Box((x0, 0, room.depth * 0.45), (x0 + 1.6, 0.9, room.depth * 0.45 + 0.8), steel, "metal"))
     room.boxes.append(Box((room.width - 0.45, 1.3, 1.5), (room.width, 1.35, room.depth - 1.0), steel, "metal", False))
-    for k in range(int(rng.integers(3, 8))):
+    for _k in range(int(rng.integers(3, 8))):
         z = _span(rng, 1.8, room.depth - 1.5)
         room.boxes.append(Box((room.width - 0.4, 1.35, z), (room.width - 0.15, 1.35 + rng.uniform(0.15, 0.35), z + 0.3),
                               _jitter(rng, (0.55, 0.56, 0.58), 0.1), "metal", False))
@@ -294,7 +294,8 @@ def _lab(room: Room, rng, tags) -> None:
             break
         room.boxes.append(Box((1.8, 0, z), (room.width - 1.8, 0.88, z + 1.4), cabinet))
         room.boxes.append(Box((1.75, 0.88, z - 0.05), (room.width - 1.75, 0.93, z + 1.45), top, "matte", False))
-        room.boxes.append(Box((2.0, 1.25, z + 0.6), (room.width - 2.0, 1.28, z + 0.8), (0.75, 0.76, 0.78), "metal", False))
+        room.boxes.append(Box((2.0, 1.25, z + 0.6), (room.width - 2.0, 1.28, z + 0.8), (0.75, 0.76, 0.78),
+                              "metal", False))
         for _ in range(int(rng.integers(3, 9))):
             bx = _span(rng, 2.0, room.width - 2.2)
             room.boxes.append(Box((bx, 0.93, z + 0.3), (bx + 0.12, 0.93 + rng.uniform(0.1, 0.3), z + 0.42),
@@ -318,7 +319,8 @@ def _office(room: Room, rng, tags) -> None:
             room.boxes.append(Box((x, 0.72, z), (x + 1.6, 0.76, z + 0.8), wood, "matte"))
             room.boxes.append(Box((x + 0.05, 0, z + 0.05), (x + 0.1, 0.72, z + 0.75), (0.3, 0.3, 0.32), "metal", False))
             room.boxes.append(Box((x + 1.5, 0, z + 0.05), (x + 1.55, 0.72, z + 0.75), (0.3, 0.3, 0.32), "metal", False))
-            room.boxes.append(Box((x + 0.5, 0.76, z + 0.6), (x + 1.1, 1.15, z + 0.63), (0.05, 0.05, 0.06), "screen", False))
+            room.boxes.append(Box((x + 0.5, 0.76, z + 0.6), (x + 1.1, 1.15, z + 0.63), (0.05, 0.05, 0.06),
+                                  "screen", False))
             room.boxes.append(Box((x + 0.55, 0, z - 0.55), (x + 1.05, 0.95, z - 0.1), (0.12, 0.13, 0.16)))
             if rng.random() < 0.6:
                 room.boxes.append(Box((x - 0.05, 0, z + 0.8), (x + 1.65, 1.25, z + 0.85),
@@ -371,7 +373,8 @@ def _utility_room(room: Room, rng, tags) -> None:
     grey = (0.6, 0.62, 0.64)
     for k in range(int(rng.integers(2, 5))):
         x = 0.8 + 0.9 * k
-        room.boxes.append(Box((x, 1.0, room.depth - 0.2), (x + 0.6, 2.0, room.depth), _jitter(rng, grey, 0.05), "metal", False))
+        room.boxes.append(Box((x, 1.0, room.depth - 0.2), (x + 0.6, 2.0, room.depth), _jitter(rng, grey, 0.05),
+                              "metal", False))
     room.boxes.append(Box((room.width - 1.8, 0, 1.2), (room.width - 0.2, 1.8, 2.6), (0.7, 0.72, 0.7), "metal"))
     room.boxes.append(Box((room.width - 1.0, 0, room.depth - 1.3), (room.width - 0.3, 1.6, room.depth - 0.6),
                           (0.85, 0.85, 0.82), "metal"))
@@ -574,7 +577,8 @@ def _floor_albedo(room: Room, x, z) -> np.ndarray:
         shade = shade * (1 + 0.1 * np.sin(plank * 37.1)) * (1 + 0.05 * np.sin(x * 9 + plank * 3))
         shade = np.where(_lines(z, 0.14, 0.004), 0.75, shade)
     elif kind == "carpet":
-        shade = shade * (1 + 0.05 * np.sin(x * 60) * np.sin(z * 57)) * np.where(_lines(x, 0.5, 0.01) | _lines(z, 0.5, 0.01), 0.94, 1.0)
+        shade = shade * (1 + 0.05 * np.sin(x * 60) * np.sin(z * 57)) \
+            * np.where(_lines(x, 0.5, 0.01) | _lines(z, 0.5, 0.01), 0.94, 1.0)
     elif kind == "concrete":
         shade = shade * (1 + 0.06 * _wave(x, z, phase[::-1], 0.25))
         shade = np.where(_lines(x, 6.0, 0.006) | _lines(z, 6.0, 0.006), 0.8, shade)

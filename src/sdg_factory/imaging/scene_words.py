@@ -84,6 +84,6 @@ def scene_style(prompt: str, rng: np.random.Generator) -> SceneStyle:
         scale = 0.26
     clutter = tuple(k for k in CLUTTER if k in words)
     jitter = rng.uniform(0.9, 1.1, 3)
-    surface_rgb = tuple(float(np.clip(c * j, 0, 255)) for c, j in zip(surface_rgb, jitter))
+    surface_rgb = tuple(float(np.clip(c * j, 0, 255)) for c, j in zip(surface_rgb, jitter, strict=False))
     return SceneStyle(surface_rgb, texture, tuple(float(c) for c in wall), gain, brightness, contrast,
                       horizon + float(rng.uniform(-0.05, 0.05)), scale, clutter, bool(rng.random() < 0.5))

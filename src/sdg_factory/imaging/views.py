@@ -57,7 +57,7 @@ def parse_views(items: list) -> list[ViewSpec]:
     for item in items:
         if isinstance(item, str):
             parts = item.split("/")
-            item = dict(zip(("view", "elevation", "distance"), parts))
+            item = dict(zip(("view", "elevation", "distance"), parts, strict=False))
         specs.append(ViewSpec(**item))
     if not specs:
         raise ValueError("parameter 'perspectives.views' is empty: list at least one view")
@@ -82,7 +82,8 @@ def card_homography(size: tuple[int, int], azimuth: float, elevation: float, sca
     return hmat / hmat[2, 2]
 
 
-def render_view(image: np.ndarray, mask: np.ndarray, spec: ViewSpec, fill: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+def render_view(image: np.ndarray, mask: np.ndarray, spec: ViewSpec,
+                fill: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
     """The object's view on white and its exact mask (uint8 0/255), object centred, ``fill`` of the frame."""
     h, w = mask.shape[:2]
     binary = (mask > 0).astype(np.uint8)

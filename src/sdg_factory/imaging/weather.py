@@ -79,7 +79,7 @@ def augment_scene(image: np.ndarray, prompt: str, rng: np.random.Generator) -> t
             out = grade(out, (0.97, 1.0, 1.05), 1.05, 0.85)
             flakes = np.zeros((h, w), np.float32)
             n = int(h * w / 250)
-            for yy, xx, rr in zip(rng.integers(0, h, n), rng.integers(0, w, n), rng.integers(1, 3, n)):
+            for yy, xx, rr in zip(rng.integers(0, h, n), rng.integers(0, w, n), rng.integers(1, 3, n), strict=False):
                 cv2.circle(flakes, (int(xx), int(yy)), int(rr), 1.0, -1)
             flakes = cv2.GaussianBlur(flakes, (0, 0), 0.8)[..., None]
             out = out * (1 - 0.8 * flakes) + 250 * 0.8 * flakes

@@ -108,7 +108,8 @@ class Routing(Section):
     def _order(self) -> Routing:
         _range(self.trace_width_mm, "trace_width_mm")
         if self.via_drill_mm >= self.via_outer_mm:
-            raise ValueError(f"via_drill_mm ({self.via_drill_mm}) must be smaller than via_outer_mm ({self.via_outer_mm})")
+            raise ValueError(
+                f"via_drill_mm ({self.via_drill_mm}) must be smaller than via_outer_mm ({self.via_outer_mm})")
         return self
 
 

@@ -276,7 +276,8 @@ def route_cell(placements: list[Placement], cell: tuple[float, float, float, flo
             groups.append(place.name)
     width = [float(v) * ppm for v in routing.get("trace_width_mm", [0.15, 0.25])]
     rules = DesignRules((width[0], width[1]), float(routing.get("clearance_mm", 0.2)) * ppm,
-                        float(routing.get("via_outer_mm", 0.6)) / 2 * ppm, float(routing.get("via_drill_mm", 0.3)) / 2 * ppm,
+                        float(routing.get("via_outer_mm", 0.6)) / 2 * ppm,
+                        float(routing.get("via_drill_mm", 0.3)) / 2 * ppm,
                         (0, 0), float(routing.get("max_route_mm", 6.0)) * ppm)
     routed = route_copper(pads, shape, rng, rules, groups)
 
@@ -374,7 +375,7 @@ def _ribbon(stage: Usd.Stage, path: str, line: np.ndarray, width: float, z: floa
     """A flat trace seen from above: one upward-facing quad per segment of ``line`` (each
     lengthened by half the width at both ends, so corners close), as one Mesh."""
     points, counts, indices = [], [], []
-    for p, q in zip(line[:-1], line[1:]):
+    for p, q in zip(line[:-1], line[1:], strict=False):
         d = np.subtract(q, p)
         d = d / max(float(np.hypot(*d)), 1e-9)
         n = np.array([-d[1], d[0]]) * width / 2

@@ -47,7 +47,7 @@ class ComponentGeometry:
 
     @property
     def body_size(self) -> tuple[float, float, float]:
-        return tuple(float(b - a) for a, b in zip(self.body_min, self.body_max))
+        return tuple(float(b - a) for a, b in zip(self.body_min, self.body_max, strict=False))
 
     @property
     def long_axis(self) -> int:
@@ -245,7 +245,8 @@ def apply_pose_delta(stage: Usd.Stage, root: str, moving: list[str], matrix) -> 
     for path in moving:
         prim = stage.GetPrimAtPath(path)
         parent = prim.GetParent()
-        to_root, _ = cache.ComputeRelativeTransform(parent, root_prim) if parent != root_prim else (Gf.Matrix4d(1), False)
+        to_root, _ = (cache.ComputeRelativeTransform(parent, root_prim) if parent != root_prim
+                      else (Gf.Matrix4d(1), False))
         c = _matrix(to_root)
         local = c @ delta @ np.linalg.inv(c)
         xformable = UsdGeom.Xformable(prim)

@@ -41,7 +41,7 @@ class StructuralCell:
 
 def anchor_box(cell: RenderCell, prim_path: str) -> tuple[int, int, int, int] | None:
     """The tight 2-D box of ``prim_path`` in a rendered cell (``None`` when it is not visible)."""
-    for row, path in zip(cell.boxes, cell.prim_paths):
+    for row, path in zip(cell.boxes, cell.prim_paths, strict=False):
         if path == prim_path:
             return int(row["x_min"]), int(row["y_min"]), int(row["x_max"]), int(row["y_max"])
     return None

@@ -86,7 +86,7 @@ class PerSamSam2Annotator:
                     boxes.append(box)
                 masks, scores, _ = self.predictor.predict_batch(point_coords_batch=points, point_labels_batch=labels,
                                                                 box_batch=boxes, multimask_output=True)
-            for m, s in zip(masks, scores):
+            for m, s in zip(masks, scores, strict=False):
                 best = m[int(np.argmax(s))] if m.ndim == 3 else m
                 out.append(((best > 0) * 255).astype(np.uint8))
         return out

@@ -47,7 +47,7 @@ class GoldenTemplateDetector:
         if len(goldens) != len(images):
             raise ValueError(f"golden_template compares each image with its golden: got {len(images)} image(s) "
                              f"and {len(goldens)} golden(s); put them in <dir>/golden/<same id>.png")
-        return [self.anomaly_map(im, g) for im, g in zip(images, goldens)]
+        return [self.anomaly_map(im, g) for im, g in zip(images, goldens, strict=False)]
 
     def anomaly_map(self, image: np.ndarray, golden: np.ndarray) -> np.ndarray:
         return golden_template_map(image, golden, **self.settings())[0]

@@ -200,5 +200,6 @@ def finetune_inpainting(base_model: str, train: Sequence[Callable[[], InpaintExa
                "final_train_loss": losses[-1] if losses else None,
                "validation_loss_before": val_before, "validation_loss_after": val_after,
                "train_examples": len(train), "validation_examples": len(val_examples),
-               "device": device, "resolution": int(resolution), "trainable_parameters": int(sum(p.numel() for p in params))}
+               "device": device, "resolution": int(resolution),
+               "trainable_parameters": int(sum(p.numel() for p in params))}
     return pipe.to("cpu"), metrics

@@ -17,7 +17,6 @@ import numpy as np
 from sdg_factory.backends.perspectives._models import cached, check_local_folder, resolve_device, resolve_dtype
 from sdg_factory.imaging.views import ViewSpec
 
-
 ADAPTER = "multi_angle"  # the LoRA's adapter name in the pipeline's transformer
 
 

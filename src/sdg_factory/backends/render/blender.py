@@ -37,7 +37,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-
 from sdg_factory.fingerprints.hashing import digest
 from sdg_factory.pcb.render import CellSpec, RenderCell, assemble_cell, footprints, prims_in
 from sdg_factory.pcb.usd_scene import Primitive

@@ -9,6 +9,7 @@ from typing import Any
 from sdg_factory.pcb.render import CellSpec, prims_in, render_cell
 from sdg_factory.pcb.usd_scene import Primitive
 
+
 class RasterizerBackend:
     """Flat-shaded Lambert + Blinn-Phong per material, in numpy, milliseconds per cell."""
 

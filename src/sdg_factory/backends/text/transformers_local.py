@@ -13,7 +13,6 @@ from typing import Any
 
 from sdg_factory.backends.accelerator import ModelCache, best_device, torch_dtype
 
-
 logger = logging.getLogger(__name__)
 
 MODELS = ModelCache("text.transformers", scope="run")

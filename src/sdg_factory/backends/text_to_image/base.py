@@ -14,6 +14,7 @@ import numpy as np
 
 from sdg_factory.backends.registry import Backend, Registry
 
+
 class TextToImageError(RuntimeError):
     """An image could not be generated for one item (recorded per item; the batch goes on)."""
 

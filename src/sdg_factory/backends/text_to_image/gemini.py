@@ -5,7 +5,8 @@
 back as a base64 ``inlineData`` part. No SDK is needed (the google-genai client sends this
 same request). Transport errors, 429 and 5xx are retried by :class:`HttpClient`; an answer
 without an image (safety block, text-only reply) is asked again up to ``no_image_retries`` times
-(``no_image_retries + 1`` requests; ``max_retries`` counts retries the same way) and then reported with the model's finish reason. The image is checked from its header before it
+(``no_image_retries + 1`` requests; ``max_retries`` counts retries the same way) and then
+reported with the model's finish reason. The image is checked from its header before it
 is decoded (``max_image_pixels``, and the ``aspect_ratio`` asked for).
 """
 
@@ -20,12 +21,12 @@ import numpy as np
 from sdg_factory.backends.api_keys import resolve_api_key
 from sdg_factory.backends.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMAGE_PIXELS, EndpointError, HttpClient
 from sdg_factory.backends.image_edit.sizing import answer_size_problem
-from sdg_factory.redaction import scrub
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
     decode_bytes,
 )
+from sdg_factory.redaction import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +127,8 @@ class GeminiImages:
         except EndpointError as exc:
             raise TextToImageError(str(exc)) from None
         expected = _aspect(self.aspect_ratio)
-        problem = answer_size_problem(size, (size[0], max(1, round(size[0] * expected[1] / expected[0]))), min_scale=0) \
-            if expected else None
+        problem = answer_size_problem(size, (size[0], max(1, round(size[0] * expected[1] / expected[0]))),
+                                      min_scale=0) if expected else None
         if problem:
             raise TextToImageError(f"{source}: {problem}; the image was not used (aspect_ratio {self.aspect_ratio})")
         return decode_bytes(data, source)

@@ -19,12 +19,12 @@ import numpy as np
 from sdg_factory.backends.api_keys import resolve_api_key
 from sdg_factory.backends.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMAGE_PIXELS, EndpointError, HttpClient
 from sdg_factory.backends.image_edit.sizing import answer_size_problem, parse_size
-from sdg_factory.redaction import scrub
 from sdg_factory.backends.text_to_image.base import (
     TextToImageError,
     TextToImageRequest,
     decode_bytes,
 )
+from sdg_factory.redaction import scrub
 
 
 class OpenAIImages:

@@ -1,10 +1,11 @@
 """Nodes of ``anomaly_detection`` (DESIGN §1: "fit detector on good ROIs → anomaly maps").
 
 Per material: the good ROIs are split into a fitting set and a held-out set; a detector is
-fitted on the first and saved (``defects/model/<MAT>.npz``); anomaly maps are written for every texture-defect image and every
-held-out good ROI (the normal maps that calibrate the pixel threshold and the negatives of
-the evaluation); each map gets an image score. The run's folders are read as ``defects_infer`` reads an
-inspection folder (:func:`synthetic_folder`), with its fitting and mapping functions.
+fitted on the first and saved (``defects/model/<MAT>.npz``); anomaly maps are written for every
+texture-defect image and every held-out good ROI (the normal maps that calibrate the pixel
+threshold and the negatives of the evaluation); each map gets an image score. The run's
+folders are read as ``defects_infer`` reads an inspection folder (:func:`synthetic_folder`),
+with its fitting and mapping functions.
 """
 
 from __future__ import annotations

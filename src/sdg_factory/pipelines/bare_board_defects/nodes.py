@@ -130,7 +130,8 @@ def _board_copper(pcb_usd_assets: dict[str, Callable], board: str, scene_filenam
     key = f"{board}/{scene_filename}"
     if key not in pcb_usd_assets:
         raise FileNotFoundError(
-            f"ERROR: no board USD {ASSETS}/{key} for bare_board_defects (published: {sorted(pcb_usd_assets) or 'none'}); "
+            f"ERROR: no board USD {ASSETS}/{key} for bare_board_defects "
+            f"(published: {sorted(pcb_usd_assets) or 'none'}); "
             "run `kedro run --pipeline=pcba_setup`, or pass --params board=…,scene_filename=… of a published board"
         )
     copper = board_copper(pcb_usd_assets[key]())

@@ -92,7 +92,8 @@ def evaluate_defects(defect_maps: dict[str, Callable], good_maps: dict[str, Call
         "pixel_threshold": thr,
         "pixel_threshold_provenance": thresholds["pixel_threshold_provenance"],
         "region_min_coverage": min_cov,
-        "region_recall": recall(sum(r["found"] for r in per_type.values()), sum(r["regions"] for r in per_type.values())),
+        "region_recall": recall(sum(r["found"] for r in per_type.values()),
+                                sum(r["regions"] for r in per_type.values())),
         "mean_iou": _mean([v for r in per_type.values() for v in r["iou"]]),
         "per_defect_type": {
             t: {"images": r["images"], "regions": r["regions"], "regions_found": r["found"],

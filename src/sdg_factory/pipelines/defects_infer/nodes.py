@@ -26,8 +26,14 @@ import cv2
 import numpy as np
 from kedro.io import DatasetError
 
-from sdg_factory.backends.anomaly_detection import build_anomaly_detector, detector_from_state, detector_state
-from sdg_factory.backends.anomaly_detection import image_score, needs_fit, needs_golden
+from sdg_factory.backends.anomaly_detection import (
+    build_anomaly_detector,
+    detector_from_state,
+    detector_state,
+    image_score,
+    needs_fit,
+    needs_golden,
+)
 from sdg_factory.datasets.inspection_folder import InspectionItemError
 from sdg_factory.defects import (
     defects_record,

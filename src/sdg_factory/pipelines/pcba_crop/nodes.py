@@ -11,8 +11,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sdg_factory.fingerprints import per_item
 from sdg_factory.cookbooks import CookbookError, require
+from sdg_factory.fingerprints import per_item
 from sdg_factory.imaging.roi_crop import CropConfig
 from sdg_factory.imaging.semantic_colors import split_classes
 from sdg_factory.paths import check_distinct, check_segment

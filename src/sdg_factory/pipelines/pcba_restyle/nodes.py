@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.fingerprints import per_item
 from sdg_factory.backends.image_edit import EditRequest, ImageEditError, ImageEditor, build_image_editor
 from sdg_factory.cookbooks import CookbookError, require
+from sdg_factory.fingerprints import per_item
 from sdg_factory.imaging.registration import RegisteredEdit, register, warp_to_reference
 from sdg_factory.pcb.roi import Roi
 from sdg_factory.redaction import redact_url

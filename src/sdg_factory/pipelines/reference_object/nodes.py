@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 from sdg_factory.backends.image_edit import EditRequest, build_image_editor
 from sdg_factory.datasets.yolo import YoloItems
 from sdg_factory.imaging import cv_augment
-from sdg_factory.imaging.segmentation import segment_on_white
 from sdg_factory.imaging.masks import mask_iou
+from sdg_factory.imaging.segmentation import segment_on_white
 from sdg_factory.imaging.yolo_labels import coco_segmentation, rasterize_label, yolo_label_lines
 from sdg_factory.seeding import item_rng, item_seed
 
@@ -306,7 +306,7 @@ def annotate_dataset(scene_dataset: dict, combined_images: dict, input_image: np
     for start in tqdm(range(0, len(stems), batch), desc="annotation", unit="batch", leave=False):
         chunk = stems[start:start + batch]
         masks = annotator.annotate([source[s]()["image"] for s in chunk])
-        for stem, mask in zip(chunk, masks):
+        for stem, mask in zip(chunk, masks, strict=False):
             labels[stem] = "\n".join(yolo_label_lines(mask, 0, min_area=min_area))
     return YoloItems(names, {f"{splits[stem]}/{stem}": partial(_yolo_item, source[stem], labels[stem])
                              for stem in stems})

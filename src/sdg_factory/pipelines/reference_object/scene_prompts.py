@@ -41,7 +41,7 @@ def parse_project_info(text: str, source: str = "project_info_file") -> tuple[di
         else:
             free.append(line)
     if not templates:
-        templates = ["A photo of the {object} " + " ".join("{%s}" % s for s in slots) + "."]
+        templates = ["A photo of the {object} " + " ".join(f"{{{s}}}" for s in slots) + "."]
     for template in templates:
         for _, name, _, _ in string.Formatter().parse(template):
             if name and name != "object" and name not in slots:
@@ -73,9 +73,9 @@ def template_prompts(text: str, object_name: str, num_prompts: int, rng: np.rand
             # fillings ordered by how little their values have been used so far, then by rng
             options = [sorted(slots[n], key=lambda v, n=n: (used[n][v], rng.random())) for n in names]
             for combo in itertools.product(*options):
-                candidate = _fill(template, object_name, dict(zip(names, combo)))
+                candidate = _fill(template, object_name, dict(zip(names, combo, strict=False)))
                 if candidate not in seen:
-                    prompt, chosen = candidate, dict(zip(names, combo))
+                    prompt, chosen = candidate, dict(zip(names, combo, strict=False))
                     break
             if prompt is not None:
                 break

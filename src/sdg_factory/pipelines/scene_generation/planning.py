@@ -73,7 +73,7 @@ def choose_variation_tags(axes: dict[str, list[str]], coverage: Counter, rng: np
     for axis in sorted(axes):
         values = axes[axis]
         seen = [coverage[f"{axis}:{v}"] for v in values]
-        least = [v for v, c in zip(values, seen) if c == min(seen)]
+        least = [v for v, c in zip(values, seen, strict=False) if c == min(seen)]
         tag = f"{axis}:{least[int(rng.integers(len(least)))]}"
         coverage[tag] += 1
         tags.append(tag)

@@ -54,7 +54,7 @@ def structural_stem(cell: str, good_stem: str) -> str:
 
 def _anchor_rows(cell, classes: set[str]) -> list[tuple[str, tuple[int, int, int, int]]]:
     rows = []
-    for row, path in zip(cell.boxes, cell.prim_paths):
+    for row, path in zip(cell.boxes, cell.prim_paths, strict=False):
         label = cell.box_labels.get(str(int(row["semanticId"])), {}).get("class", "")
         if set(split_classes(label)) & classes:
             rows.append((path, (int(row["x_min"]), int(row["y_min"]), int(row["x_max"]), int(row["y_max"]))))
@@ -269,7 +269,7 @@ LABEL_KEYS = ("mode", "material", "cell", "stem", "good_stem", "class_name", "pr
 def collect_structural_labels(structural_crops: dict[str, Callable]) -> tuple[list[dict], dict[str, dict]]:
     """``labels.jsonl`` (one record per written crop) and the merged semantic labels of the renders."""
     labels, merged, skipped = [], {}, []
-    for pid, load in sorted(structural_crops.items()):
+    for _pid, load in sorted(structural_crops.items()):
         cell = load()
         merged.update(cell["semantic_labels"])
         labels += [{k: r[k] for k in LABEL_KEYS if k in r} for r in cell["crops"]]

@@ -32,10 +32,10 @@ def _shade(sdf: np.ndarray, colour, light=(-0.5, -0.6, 0.62), bevel: float = 10.
     gy, gx = np.gradient(depth)
     n = np.dstack([-gx * bevel * 0.9, -gy * bevel * 0.9, np.ones_like(depth)])
     n /= np.linalg.norm(n, axis=2, keepdims=True)
-    l = np.asarray(light, np.float32)
-    l /= np.linalg.norm(l)
-    lambert = np.clip(n @ l, 0, 1)
-    spec = np.clip(n @ (l + np.array([0, 0, 1.0])) / np.linalg.norm(l + [0, 0, 1.0]), 0, 1) ** 40
+    to_light = np.asarray(light, np.float32)
+    to_light /= np.linalg.norm(to_light)
+    lambert = np.clip(n @ to_light, 0, 1)
+    spec = np.clip(n @ (to_light + np.array([0, 0, 1.0])) / np.linalg.norm(to_light + [0, 0, 1.0]), 0, 1) ** 40
     shade = 0.35 + 0.75 * lambert
     rgb = np.asarray(colour, np.float32)[None, None] * shade[..., None] + 90 * spec[..., None]
     return np.clip(rgb, 0, 255)
