@@ -30,6 +30,7 @@ from sdg_factory.fingerprints.context import (
     FRESH_NODES,
     NodeFingerprint,
     node_version,
+    parameters_read,
     per_item_arguments,
 )
 from sdg_factory.fingerprints.context import _unwrap as unwrap
@@ -248,6 +249,7 @@ class FingerprintHooks:
                 parameters[name] = inputs.get(name)
             else:
                 fingerprints[name] = self.input_fingerprint(name, catalog)
+        parameters = parameters_read(node.func, parameters, _argument_datasets(node))  # @reads_parameters
         version = node_version(node.func)
         function = _function_id(node.func)
         static = digest(node.name, function, version, parameters,

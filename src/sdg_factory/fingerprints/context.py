@@ -91,6 +91,35 @@ def algorithm_version(version: int | str) -> Callable:
     return mark
 
 
+def reads_parameters(**views: Callable[[dict[str, Any]], Any]) -> Callable:
+    """Declare which part of a parameter a node reads where that depends on its other
+    parameters: ``views[argument](values)`` (``values``: the node's parameters by argument name)
+    returns the part of that argument's value the node reads, and only that part enters the
+    node's fingerprint and provenance. Without it a node depends on every key of a section::
+
+        @reads_parameters(pcba_render=chosen_render_settings)   # only the chosen backend's keys
+        def render_scan_grid(..., render_backend, pcba_render): ...
+    """
+    def mark(func: Callable) -> Callable:
+        func.__sdg_reads_parameters__ = dict(views)
+        return func
+    return mark
+
+
+def parameters_read(func: Callable, parameters: dict[str, Any], arguments: dict[str, str]) -> dict[str, Any]:
+    """``parameters`` (``{"params:<key>": value}`` of a node) with the node's declared views
+    applied; ``arguments`` maps the function's arguments to its input names."""
+    views = getattr(_unwrap(func), "__sdg_reads_parameters__", None)
+    if not views:
+        return parameters
+    values = {arg: parameters[name] for arg, name in arguments.items() if name in parameters}
+    out = dict(parameters)
+    for arg, view in views.items():
+        if arguments.get(arg) in out:
+            out[arguments[arg]] = view(values)
+    return out
+
+
 def _unwrap(func: Callable) -> Callable:
     while isinstance(func, (partial, SkippableNodeFunction)):
         func = func.func

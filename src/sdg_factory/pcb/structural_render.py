@@ -48,9 +48,14 @@ def anchor_box(cell: RenderCell, prim_path: str) -> tuple[int, int, int, int] | 
 
 
 def render_and_crop(mode: str, spec: CellSpec, prims: list[Primitive], items: list[dict], ids: dict[str, int],
-                    colors: dict[int, tuple], seed: int, cfg: CropConfig) -> StructuralCell:
-    """Render ``spec`` of the perturbed board ``prims`` and crop each planned item in it."""
-    rendered = render_cell(spec, prims_in(prims, spec.rect), ids, colors, seed)
+                    colors: dict[int, tuple], seed: int, cfg: CropConfig,
+                    rendered: RenderCell | None = None) -> StructuralCell:
+    """Render ``spec`` of the perturbed board ``prims`` and crop each planned item in it.
+
+    ``rendered`` is the cell as a render backend made it (``render_backend``); without it the
+    built-in rasterizer renders the cell here."""
+    if rendered is None:
+        rendered = render_cell(spec, prims_in(prims, spec.rect), ids, colors, seed)
     out = StructuralCell(mode, spec.cell, rendered.semantic_labels)
     for item in items:
         box = anchor_box(rendered, item["anchor_prim"])

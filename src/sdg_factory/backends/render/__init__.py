@@ -5,6 +5,11 @@
 through the Replicator render folder, whatever the backend.
 """
 
-from sdg_factory.backends.render.base import RenderBackend, build_render_backend, register_render_backend
+from sdg_factory.backends.render.base import (
+    RenderBackend,
+    build_render_backend,
+    chosen_render_settings,
+    register_render_backend,
+)
 
-__all__ = ["RenderBackend", "build_render_backend", "register_render_backend"]
+__all__ = ["RenderBackend", "build_render_backend", "chosen_render_settings", "register_render_backend"]

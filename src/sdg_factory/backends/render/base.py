@@ -46,3 +46,10 @@ def build_render_backend(name: str, settings: dict[str, Any] | None = None) -> R
     if not isinstance(section, dict):
         raise ValueError(f"pcba_render.{name} must be a mapping of settings, not {type(section).__name__}")
     return RENDER_BACKENDS.build(name, section, section=f"pcba_render.{name}")
+
+
+def chosen_render_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """What a render node reads of ``pcba_render``: the chosen ``render_backend``'s section only
+    (as :func:`build_render_backend` does), so another backend's settings never make its cells stale."""
+    name = str(values.get("render_backend") or "rasterizer")
+    return {name: (values.get("pcba_render") or {}).get(name)}

@@ -7,9 +7,9 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
-from sdg_factory.backends.render import build_render_backend
+from sdg_factory.backends.render import build_render_backend, chosen_render_settings
 from sdg_factory.cookbooks import CookbookError, require
-from sdg_factory.fingerprints import algorithm_version
+from sdg_factory.fingerprints import algorithm_version, reads_parameters
 from sdg_factory.pcb.board_cookbooks import ASSETS, board_cookbook, resolve, sentinel_values
 from sdg_factory.pcb.render import scan_grid, semantic_ids, semantic_palette
 from sdg_factory.pcb.usd_scene import load_primitives, scene_bounds
@@ -34,6 +34,7 @@ def resolve_render_cookbooks(pcb_cookbooks: dict[str, Callable], board: str, sce
 
 
 @algorithm_version(2)  # 2: the render backend (rasterizer | blender) chooses how a cell is computed
+@reads_parameters(pcba_render=chosen_render_settings)  # a blender key does not re-render rasterizer cells
 def render_scan_grid(pcb_usd_assets: dict[str, Callable], pcba_target: dict, day0_image: dict,
                      board: str, render_patches: Any, seed: int,
                      render_dir: str | None = None, render_backend: str = "rasterizer",

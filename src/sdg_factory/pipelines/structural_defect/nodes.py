@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from sdg_factory.backends.render import RenderBackend, build_render_backend, chosen_render_settings
 from sdg_factory.cookbooks import CookbookError, require
+from sdg_factory.fingerprints import reads_parameters
 from sdg_factory.imaging.roi_crop import CropConfig
 from sdg_factory.imaging.semantic_colors import split_classes
 from sdg_factory.pcb.board_cookbooks import ASSETS
@@ -225,22 +227,33 @@ def perturb_board_usd(plan: list[dict], pcb_usd_assets: dict[str, Callable], pcb
 
 def render_structural_job(load_stage: Callable[[], Any], globs: list[dict], mode: str, spec: CellSpec,
                           items: list[dict], ids: dict[str, int], colors: dict[int, tuple], seed: int,
-                          cfg: CropConfig):
-    prims = load_primitives(load_stage(), globs)
+                          cfg: CropConfig, backend: RenderBackend | None = None):
+    stage = load_stage()
+    prims = load_primitives(stage, globs)
     unknown = sorted({",".join(p.labels) for p in prims if p.labels} - set(ids))
     if unknown:
         raise StructuralDefectError(
             f"the perturbed {mode} board has labels {unknown} the good render never assigned an id; "
             "re-run good_image on the same board so both renders share one palette"
         )
-    return render_and_crop(mode, spec, prims, items, ids, colors, seed, cfg)
+    rendered = None if backend is None else backend.cells([spec], prims, ids, colors, seed, stage)[spec.cell]()
+    return render_and_crop(mode, spec, prims, items, ids, colors, seed, cfg, rendered)
 
 
+@reads_parameters(pcba_render=chosen_render_settings)
 def render_structural_cells(structural_usd: dict[str, Callable], plan: list[dict], render_metadata: dict,
-                            day0_image: dict, day0_crop: dict, seed: int) -> dict[str, Callable]:
-    """One lazy render + crop per (mode, affected cell), on the good run's scan grid and palette."""
+                            day0_image: dict, day0_crop: dict, seed: int, render_backend: str = "rasterizer",
+                            pcba_render: dict | None = None) -> dict[str, Callable]:
+    """One lazy render + crop per (mode, affected cell), on the good run's scan grid and palette,
+    rendered by ``render_backend`` (settings ``pcba_render.<backend>``) as the good run's cells are."""
     require(render_metadata, ["cells", "scan_grid.resolution", "semantic_ids"],
             "usd2roi-components/trigger_0000/metadata.json (the good run's render)")
+    backend = build_render_backend(render_backend, pcba_render)
+    good_backend = render_metadata.get("render_backend")
+    if good_backend and good_backend != backend.name:
+        logger.warning("structural_defect renders with render_backend=%s but the good run's cells were rendered "
+                       "with %s: good and defect crops will differ in shading as well as in the defect; pass "
+                       "the good run's render_backend", backend.name, good_backend)
     width, height = (int(v) for v in render_metadata["scan_grid"]["resolution"])
     ids = {str(k): int(v) for k, v in render_metadata["semantic_ids"].items()}
     colors = semantic_palette(ids, int(day0_image.get("semantic_palette_seed", seed)))
@@ -255,7 +268,7 @@ def render_structural_cells(structural_usd: dict[str, Callable], plan: list[dict
         rect = render_metadata["cells"][cell]["world_rect_xxyy"]
         spec = CellSpec(cell, tuple(float(v) for v in rect), width, height)
         jobs[f"{mode}/{cell}"] = partial(render_structural_job, structural_usd[mode], day0_image.get("semantics") or [],
-                                         mode, spec, items, ids, colors, int(seed), cfg)
+                                         mode, spec, items, ids, colors, int(seed), cfg, backend)
     return jobs
 
 

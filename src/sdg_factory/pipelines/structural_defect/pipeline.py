@@ -26,7 +26,7 @@ def create_pipeline(**kwargs) -> Pipeline:
              "structural_usd", name="perturb_board_usd", namespace=NS),
         node(render_structural_cells,
              ["structural_usd", "structural_plan", "render_metadata", "day0_image_resolved", "day0_crop_resolved",
-              "params:seed"],
+              "params:seed", "params:render_backend", "params:pcba_render"],
              "structural_crops", name="render_structural_cells", namespace=NS),
         node(collect_structural_labels, "structural_crops", ["structural_labels", "structural_semantic_labels"],
              name="collect_structural_labels", namespace=NS),
