@@ -67,7 +67,7 @@ def test_the_defect_crops_are_blenders_pictures_over_the_same_labels(runs):
     assert len(raster) == 1 and [r["stem"] for r in blender] == [r["stem"] for r in raster]
     names = [json.loads((runs[b] / "cropped" / "semantic_segmentation_labels.json").read_text())
              for b in ("rasterizer", "blender")]
-    for ours, theirs in zip(blender, raster):
+    for ours, theirs in zip(blender, raster, strict=True):
         assert ours["pose_delta"] == theirs["pose_delta"] and ours["prim_path"] == theirs["prim_path"]
         rgb = {b: _rgba(runs[b] / "cropped" / r["rgb"]) for b, r in (("rasterizer", theirs), ("blender", ours))}
         mask = {b: _rgba(runs[b] / "cropped" / r["mask"]) for b, r in (("rasterizer", theirs), ("blender", ours))}
