@@ -68,5 +68,9 @@ def run() -> dict:
                       "seconds of the process and the pool workers it waited for (steadier than wall on a shared "
                       f"machine; load average {load:.1f} at the end of this run).",
                       "The unchanged re-run reads each output's manifest and skips every node whose outputs "
-                      "are intact with the same fingerprint; what remains is start-up, the parameter checks, "
-                      "the history-aware scene plan and the anomaly detector fit (an in-memory model)."]}
+                      "are intact with the same fingerprint (the fitted anomaly detectors are saved outputs "
+                      "too); what remains is start-up, the parameter checks and the history-aware scene plan.",
+                      "Quiet machine, 2026-12-01 23:05 (before the first-run overhead work: one json.dumps "
+                      "manifest checksum, interim manifests that stat only new files, inputs fingerprinted "
+                      "once per run): re-run 20 s vs first run 344 s = 0.058; fingerprints on vs off 344 / "
+                      "322 s = 1.07 (wall)."]}
