@@ -45,10 +45,11 @@ install: $(BIN)/.installed $(BLENDER_STAMP)
 run: $(BIN)/.installed $(BLENDER_STAMP)
 	$(BIN)/kedro run $(ARGS)
 
-test: $(BIN)/.installed $(BLENDER_STAMP)
+# the README's test command and CI's (.ci/run): ruff first, then the suite
+test: lint $(BLENDER_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
-# pyflakes, pycodestyle, isort, bugbear, pyupgrade (pyproject.toml [tool.ruff]); CI runs it first
+# pyflakes, pycodestyle, isort, bugbear, pyupgrade (pyproject.toml [tool.ruff]); `make test` runs it first
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
 
