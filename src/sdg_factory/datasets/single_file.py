@@ -50,13 +50,13 @@ class SingleFileMixin:
     _version: Version | None = None
 
     @classmethod
-    def _save_wrapper(cls, save_func):  # noqa: ANN001, ANN206 - Kedro's own signature
+    def _save_wrapper(cls, save_func: Any) -> Any:
         """Kedro's save wrapper, except that :data:`UNCHANGED` (a skipped node) bypasses the
         versioned one: nothing is written, so no new version is announced."""
         wrapped = super()._save_wrapper(save_func)
 
         @functools.wraps(save_func)
-        def save(self, data: Any) -> None:  # noqa: ANN001
+        def save(self: Any, data: Any) -> None:
             if data is UNCHANGED and self._version:
                 return save_func(self, data)
             return wrapped(self, data)

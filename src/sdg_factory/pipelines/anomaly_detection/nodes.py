@@ -86,8 +86,8 @@ def synthetic_folder(augmented_crops: dict[str, Callable], anomaly_images: dict[
     images = {f"defect/{pid}": load for pid, load in anomaly_images.items() if material_of(pid) == material}
     images.update({f"good/{pid}": augmented_crops[pid] for pid in sets["holdout"]})
     return {"root": f"runs/<run_name> ({material})", "images": images,
-            "image_files": {i: f"anomaly/images/{i[7:]}.png" if i.startswith("defect/") else f"augment/crop/{i[5:]}.png"
-                            for i in images},
+            "image_files": {i: f"anomaly/images/{i.removeprefix('defect/')}.png" if i.startswith("defect/")
+                            else f"augment/crop/{i.removeprefix('good/')}.png" for i in images},
             "golden": {}, "golden_files": {}, "good": {pid: augmented_crops[pid] for pid in sets["fit"]},
             "boxes": {}, "masks": {}, "classes": None, "problems": []}
 
