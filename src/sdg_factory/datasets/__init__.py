@@ -26,6 +26,7 @@ _EXPORTS = {
     "RegisteredEditsDataset": "registered_edits",
     "ReplicatorRenderFolderDataset": "render_folder",
     "RoiCropDataset": "roi_crops",
+    "TextDataset": "text_file",
     "UsdStageDataset": "usd",
     "YAMLDataset": "json_file",
 }
