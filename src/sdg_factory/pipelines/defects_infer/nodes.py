@@ -17,7 +17,7 @@
 A bad item (unreadable image, golden missing, boxes out of range) is reported and skipped; the
 others are processed. Images are never written back to the user's folders. Each node reads only
 the parameters it uses (``@reads_parameters``): a threshold setting changed does not refit the
-detector, a detector setting changed does not re-evaluate unless the maps change.
+detector, and the settings of a detector that is not chosen change nothing.
 """
 
 from __future__ import annotations
