@@ -26,6 +26,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from sdg_factory.datasets.partitions import check_one_manifest_each
 from sdg_factory.fingerprints.context import (
     FRESH_NODES,
     NodeFingerprint,
@@ -179,6 +180,7 @@ class FingerprintHooks:
         self._forced, self._from_step = forced_names(parameters.get("recompute"), parameters.get("start_from_step"))
         if self._forced:
             logger.info("recompute: forcing %s", sorted(self._forced))
+        check_one_manifest_each({name: _dataset(catalog, name) for name in pipeline.all_outputs()})
         if any(run_params.get(key) for key in NODE_FILTERS):
             self._refuse_stale_upstream(pipeline, catalog)
 

@@ -157,6 +157,15 @@ def test_bad_folder_reports_each_bad_item_and_keeps_the_others(golden_runs, tmp_
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["images"] == 3
 
+    # the same command again: every node is skipped, and the run still names the bad items
+    written = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(PartitionFailuresError) as again:
+        run_pipeline("defects_infer", env="smoke", cwd=tmp,
+                     params={"run_name": "B", "input_dir": str(bad),
+                             "infer_config": str(_out(tmp, "R") / "infer_config.json")})
+    assert sorted(f.partition for f in again.value.failures) == ["board_201", "board_202", "board_203"]
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == written
+
 
 def test_folder_without_images_is_a_clear_error(golden_runs, tmp_path):
     tmp, *_ = golden_runs

@@ -15,19 +15,21 @@ Catalog example::
 
 ``save`` / ``load`` take and give the state dict of
 :func:`sdg_factory.backends.anomaly_detection.detector_state` (``{"arrays": {...}, ...}``).
+Fingerprinted like every single file (:mod:`sdg_factory.datasets.single_file`): a node skipped
+as unchanged writes no new version, and the next node's input fingerprint is the file's bytes.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 from kedro.io import AbstractVersionedDataset, DatasetError, Version
 
-from sdg_factory.datasets._fs import atomic_write_bytes, filesystem, full_path
+from sdg_factory.datasets._fs import filesystem, full_path
+from sdg_factory.datasets.single_file import SingleFileMixin
 
 META = "meta.json"
 ARRAY_PREFIX = "arrays/"
@@ -57,34 +59,27 @@ def state_from_npz(data: bytes, source: str) -> dict[str, Any]:
     return {**meta, "arrays": arrays}
 
 
-class DetectorModelDataset(AbstractVersionedDataset[dict, dict]):
+class DetectorModelDataset(SingleFileMixin, AbstractVersionedDataset[dict, dict]):
     """See the module docstring."""
 
     def __init__(self, *, filepath: str, version: Version | None = None, credentials: dict | None = None,
                  fs_args: dict | None = None, metadata: dict | None = None) -> None:
-        self._fs, self._protocol, path = filesystem(filepath, credentials, fs_args)
+        self._fs, self._protocol, self._path = filesystem(filepath, credentials, fs_args)
+        self._init_version(version)
         self.metadata = metadata
-        super().__init__(filepath=PurePosixPath(path), version=version, exists_function=self._fs.exists,
-                         glob_function=self._fs.glob)
 
     def load(self) -> dict[str, Any]:
-        path = str(self._get_load_path())
+        path = self._read_path()
         with self._fs.open(path, "rb") as handle:
             return state_from_npz(handle.read(), full_path(self._protocol, path))
 
     def save(self, data: dict[str, Any]) -> None:
-        atomic_write_bytes(self._fs, str(self._get_save_path()), state_to_npz(data))
-        self._invalidate_cache()
+        if self._skip_save(data):
+            return
+        self._save_bytes(state_to_npz(data))
 
     def _exists(self) -> bool:
-        try:
-            path = str(self._get_load_path())
-        except DatasetError:
-            return False
-        return self._fs.exists(path)
+        return self._existing_path() is not None
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": full_path(self._protocol, str(self._filepath)), "version": self._version}
-
-    def _invalidate_cache(self) -> None:
-        self._fs.invalidate_cache(str(self._filepath))
+        return self._describe_path()

@@ -5,6 +5,10 @@ parsed document, or ``None`` and applies its defaults. Read-only, unless ``writa
 then it is an output that may be absent — saving ``{}`` (nothing to report, e.g. metrics of a
 folder without ground truth) removes the file instead of writing an empty one, so the folder
 holds exactly what this run produced.
+
+Fingerprinted like every single file (:mod:`sdg_factory.datasets.single_file`); an absent output
+is recorded too (its ``.<name>.sdg.json`` holds no file), so a node whose output is "no file"
+is skipped on an unchanged re-run like any other.
 """
 
 from __future__ import annotations
@@ -14,10 +18,15 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-from sdg_factory.datasets._fs import atomic_write_bytes, filesystem, full_path
+from sdg_factory.datasets._fs import atomic_write_bytes, filesystem, full_path, refresh
+from sdg_factory.datasets.single_file import SingleFileMixin
+from sdg_factory.fingerprints.context import NodeFingerprint
+from sdg_factory.fingerprints.manifest import Manifest, sidecar_path
+
+ABSENT = "absent"  # the fingerprint recorded for "this run makes no file"
 
 
-class OptionalJSONDataset(AbstractDataset[None, Any]):
+class OptionalJSONDataset(SingleFileMixin, AbstractDataset[None, Any]):
     def __init__(self, *, filepath: str, writable: bool = False, save_args: dict | None = None,
                  credentials: dict | None = None, fs_args: dict | None = None, metadata: dict | None = None) -> None:
         self._fs, self._protocol, self._path = filesystem(filepath, credentials, fs_args)
@@ -36,14 +45,29 @@ class OptionalJSONDataset(AbstractDataset[None, Any]):
                 raise DatasetError(f"'{url}' is not valid JSON ({exc}); fix or remove the file") from exc
 
     def save(self, data: Any) -> None:
-        if self._writable:
-            if data == {}:
-                if self._fs.exists(self._path):
-                    self._fs.rm(self._path)
-                return
-            atomic_write_bytes(self._fs, self._path, json.dumps(data, **self._save_args).encode())
+        if not self._writable:
+            raise DatasetError(f"'{full_path(self._protocol, self._path)}' is an input only (OptionalJSONDataset)")
+        if self._skip_save(data):
             return
-        raise DatasetError(f"'{full_path(self._protocol, self._path)}' is an input only (OptionalJSONDataset)")
+        if data != {}:
+            self._save_bytes(json.dumps(data, **self._save_args).encode())
+            return
+        binding, self._binding = self._binding, None
+        if self._fs.exists(self._path):
+            self._fs.rm(self._path)
+        if binding is not None:  # what made "no file", so an unchanged re-run skips the node
+            manifest = Manifest(items={"": {"fingerprint": ABSENT, "files": {}}}, made_by=binding.made_by,
+                                partitions=1)
+            atomic_write_bytes(self._fs, sidecar_path(self._path), manifest.encode())
+
+    def is_fresh(self, fingerprint: NodeFingerprint) -> bool:
+        refresh(self._fs)
+        if self._fs.exists(self._path):
+            return super().is_fresh(fingerprint)
+        manifest = self._read_sidecar(self._path)
+        item = manifest.items.get("") if manifest.trusted else None
+        return bool(item) and item.get("fingerprint") == ABSENT and not item.get("files") \
+            and manifest.made_by.get("fingerprint") == fingerprint.whole
 
     def _exists(self) -> bool:
         return True

@@ -15,6 +15,11 @@ on the first failing one. Here a save:
   failure registry instead of losing the rest of the run;
 - shows a progress bar with counts and rate.
 
+Two datasets may share a folder when their items differ by suffix (``masks/<id>.png`` and
+``masks/<id>.npy``): each keeps its own manifest (``.sdg_manifest.png.json``,
+``.sdg_manifest.npy.json``) and removes only its own files. Two outputs that would share one
+manifest are refused before a run (:func:`check_one_manifest_each`).
+
 Subclasses say how one partition is written (returning the files it wrote), which files an
 item consists of, how to tell it is complete, and how to load it.
 """
@@ -428,3 +433,21 @@ class BasePartitionsDataset(AbstractDataset):
             return []
         with self._fs.open(path, "rb") as handle:
             return [f["partition"] for f in json.load(handle)["failed"]]
+
+
+def check_one_manifest_each(datasets: dict[str, Any]) -> None:
+    """Refuse two folder datasets (``{catalog name: dataset}``, the outputs of a run) that keep
+    one manifest: the same folder and the same ``filename_suffix``. Each save would overwrite the
+    other's manifest and remove the other's items as no longer made."""
+    seen: dict[str, str] = {}
+    for name in sorted(datasets):
+        dataset = datasets[name]
+        if not isinstance(dataset, BasePartitionsDataset):
+            continue
+        manifest = dataset._url(dataset._manifest_path())
+        if manifest in seen:
+            raise DatasetError(
+                f"catalog entries '{seen[manifest]}' and '{name}' write the same folder with the same "
+                f"filename_suffix, so they would share one fingerprint manifest ({manifest}) and delete each "
+                "other's items; give one of them its own path, or a different filename_suffix")
+        seen[manifest] = name

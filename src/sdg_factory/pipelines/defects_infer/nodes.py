@@ -1,7 +1,9 @@
 """Nodes of ``defects_infer``: the defects-export document applied to any inspection folder.
 
 - **prepare_detector**: a saved detector from an ``infer_config.json`` (no refitting), or the
-  configured one, fitted on ``<calib_dir>/good/`` when it learns from good images;
+  configured one, fitted on ``<calib_dir>/good/`` when it learns from good images; saved
+  (``model/detector.npz``), and the nodes after it load it from there, so an unchanged re-run
+  skips the fit;
 - **resolve_thresholds**: the document's order — explicit → infer_config → calibration → error —
   where calibration is ``labelled_f1`` when the calibration folder has ``boxes/`` or ``masks/``
   (threshold and ``min_area`` that maximise region F1) and ``normal_pixel_quantile`` otherwise;
@@ -13,7 +15,9 @@
 - **collect_failures**: every item that could not be processed, named by id and file.
 
 A bad item (unreadable image, golden missing, boxes out of range) is reported and skipped; the
-others are processed. Images are never written back to the user's folders.
+others are processed. Images are never written back to the user's folders. Each node reads only
+the parameters it uses (``@reads_parameters``): a threshold setting changed does not refit the
+detector, and the settings of a detector that is not chosen change nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from sdg_factory.defects.metrics import (
     region_detection,
     yolo_boxes_xyxy,
 )
+from sdg_factory.fingerprints import reads_parameters
 from sdg_factory.imaging.golden_template import GoldenTemplateError
 from sdg_factory.seeding import item_seed
 
@@ -121,18 +126,34 @@ def detector_config(params: dict[str, Any]) -> dict[str, Any]:
     return {"backend": params["detector"], **dict(params.get("detectors") or {})}
 
 
-def prepare_detector(params: dict[str, Any], deployed: dict | None, calibration: dict | None, seed: int
-                     ) -> tuple[Any, dict[str, Any], dict[str, Any], list[dict]]:
-    """The detector, its saved state, the fit/hold-out split of ``good/`` and the items that failed.
+def detector_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """What ``prepare_detector`` reads of ``defects_infer``: the chosen detector, its settings and
+    the hold-out fraction (the fingerprint's view: another backend's settings or a threshold
+    setting changed does not refit)."""
+    params = values["params"]
+    chosen = params["detector"]
+    return {"detector": chosen, "detectors": {chosen: (params.get("detectors") or {}).get(chosen)},
+            "holdout_fraction": params.get("holdout_fraction", 0.25)}
 
-    A deployed detector (``infer_config=…``) is rebuilt from its saved state. Otherwise one that
+
+def _without_detector(values: dict[str, Any]) -> dict[str, Any]:
+    """``defects_infer`` less the detector's keys, which reach a node through the saved model."""
+    return {k: v for k, v in values["params"].items() if k not in ("detector", "detectors", "holdout_fraction")}
+
+
+@reads_parameters(params=detector_parameters)
+def prepare_detector(params: dict[str, Any], deployed: dict | None, calibration: dict | None, seed: int
+                     ) -> tuple[dict[str, Any], dict[str, Any], list[dict]]:
+    """The detector's saved state, the fit/hold-out split of ``good/`` and the items that failed.
+
+    A deployed detector (``infer_config=…``) is checked and kept as saved. Otherwise one that
     learns from good images is fitted on ``<calib_dir>/good/`` minus a seeded ``holdout_fraction``
     kept to calibrate on; ``golden_template`` needs no fitting.
     """
     if deployed is not None:
         detector = detector_from_state(deployed["model"])
         logger.info("defects_infer: reloaded %s from %s (no refitting)", detector.name, deployed["source"])
-        return detector, deployed["model"], {"fit": [], "holdout": [], "reloaded_from": deployed["source"]}, []
+        return deployed["model"], {"fit": [], "holdout": [], "reloaded_from": deployed["source"]}, []
     detector = build_anomaly_detector(detector_config(params))
     split: dict[str, Any] = {"fit": [], "holdout": []}
     failures = _listing_failures(calibration, "calibration")
@@ -145,7 +166,19 @@ def prepare_detector(params: dict[str, Any], deployed: dict | None, calibration:
         k = min(len(ids) - 1, round(float(params.get("holdout_fraction", 0.25)) * len(ids)))
         split = {"fit": sorted(ids[k:]), "holdout": sorted(ids[:k])}
         failures += fit_on_good(detector, calibration, split["fit"])
-    return detector, detector_state(detector), split, failures
+    return detector_state(detector), split, failures
+
+
+def detector_from(state: dict[str, Any], calibration: dict | None, split: dict[str, Any]) -> Any:
+    """The detector again, from its saved state (``model/detector.npz``). A backend whose fitted
+    model cannot be saved without a pickle (pyimgano) keeps its settings only: it is fitted again
+    on the same ``good/`` images."""
+    if state.get("fitted_state_saved", True) or split.get("reloaded_from"):
+        return detector_from_state(state)
+    detector = build_anomaly_detector({"backend": state["backend"], **dict(state.get("settings") or {})})
+    if needs_fit(detector) and calibration:
+        fit_on_good(detector, calibration, list(split.get("fit") or []))
+    return detector
 
 
 def fit_on_good(detector: Any, folder: dict, ids: list[str]) -> list[dict]:
@@ -197,6 +230,7 @@ def _explicit_strategy(params: dict[str, Any], deployed: dict | None) -> str | N
     return None
 
 
+@reads_parameters(params=lambda values: values["params"]["defects"])
 def infer_settings(params: dict[str, Any], deployed: dict | None) -> dict[str, Any]:
     """The effective defects settings: parameters > the deployed infer_config's ``defects`` > defaults."""
     return merge_settings(params["defects"], deployed["infer_config"] if deployed else None,
@@ -204,9 +238,13 @@ def infer_settings(params: dict[str, Any], deployed: dict | None) -> dict[str, A
                           infer_config_source=f"infer_config {deployed['source']}" if deployed else "infer_config")
 
 
-def resolve_thresholds(params: dict[str, Any], settings: dict[str, Any], deployed: dict | None, detector: Any,
-                       calibration: dict | None, split: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
-    """Pixel threshold (+ provenance, strategy and ``min_area``) and image threshold."""
+@reads_parameters(params=_without_detector)
+def resolve_thresholds(params: dict[str, Any], settings: dict[str, Any], deployed: dict | None,
+                       model: dict[str, Any], calibration: dict | None, split: dict[str, Any]
+                       ) -> tuple[dict[str, Any], list[dict]]:
+    """Pixel threshold (+ provenance, strategy and ``min_area``) and image threshold, with the
+    detector ``model`` (its saved state)."""
+    detector = detector_from(model, calibration, split)
     config = deployed["infer_config"] if deployed else None
     strategy = _explicit_strategy(params, deployed) or ("labelled_f1" if _has_labels(calibration)
                                                         else "normal_pixel_quantile")
@@ -297,10 +335,14 @@ def _effective(settings: dict[str, Any], thresholds: dict[str, Any]) -> dict[str
             "min_area": thresholds["min_area"]}
 
 
-def infer_defects(detector: Any, inspection: dict, settings: dict[str, Any], thresholds: dict[str, Any],
-                  params: dict[str, Any]) -> tuple[dict, dict, list[dict], dict[str, np.ndarray], list[dict]]:
+@reads_parameters(params=lambda values: {"score_top_fraction": values["params"].get("score_top_fraction", 0.01)})
+def infer_defects(model: dict[str, Any], inspection: dict, settings: dict[str, Any], thresholds: dict[str, Any],
+                  params: dict[str, Any], calibration: dict | None, split: dict[str, Any]
+                  ) -> tuple[dict, dict, list[dict], dict[str, np.ndarray], list[dict]]:
     """Masks (png or npy, by ``mask_format``), ``defects.jsonl`` records, the maps of images that have a
-    ground-truth mask (for the pixel metrics) and the items that failed."""
+    ground-truth mask (for the pixel metrics) and the items that failed, with the detector ``model``
+    (its saved state; ``calibration`` and ``split`` refit one whose fitted model is not saved)."""
+    detector = detector_from(model, calibration, split)
     _require_goldens(detector, inspection, "input_dir")
     eff = _effective(settings, thresholds)
     extract = {k: eff[k] for k in EXTRACT_KEYS}
@@ -368,9 +410,11 @@ def build_infer_config(settings: dict[str, Any], thresholds: dict[str, Any], sta
 
 
 # --- evaluation ----------------------------------------------------------------------------------
-def evaluate_defects(inspection: dict, records: list[dict], eval_maps: dict[str, np.ndarray],
+@reads_parameters(params=lambda values: {k: values["params"].get(k) for k in ("iou_threshold", "aupro_fpr_limit")})
+def evaluate_defects(inspection: dict, records: list[dict], eval_maps: dict[str, Callable[[], np.ndarray]],
                      thresholds: dict[str, Any], params: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
-    """Metrics against the input folder's ground truth; ``{}`` (no file) when it has none."""
+    """Metrics against the input folder's ground truth; ``{}`` (no file) when it has none. ``eval_maps``:
+    the saved maps of the images with a ground-truth mask (loaders)."""
     if not _has_labels(inspection):
         logger.info("defects_infer: %s has no boxes/ or masks/: no metrics", inspection["root"])
         return {}, []
@@ -406,12 +450,13 @@ def evaluate_defects(inspection: dict, records: list[dict], eval_maps: dict[str,
     if eval_maps:
         maps, gts = [], []
         for item_id in sorted(eval_maps):
+            amap = eval_maps[item_id]() if callable(eval_maps[item_id]) else eval_maps[item_id]
             try:
-                gts.append(_on_grid(inspection["masks"][item_id](), eval_maps[item_id].shape))
+                gts.append(_on_grid(inspection["masks"][item_id](), amap.shape))
             except ITEM_ERRORS as exc:
                 failures.append(_failure(inspection, item_id, exc, "evaluation", f"masks/{item_id}.png"))
                 continue
-            maps.append(eval_maps[item_id])
+            maps.append(amap)
         if maps:
             metrics["pixel_auroc"] = auroc(np.concatenate([m.ravel() for m in maps]),
                                            np.concatenate([g.ravel() for g in gts]))
