@@ -30,14 +30,8 @@ import cv2
 import numpy as np
 from kedro.io import DatasetError
 
-from sdg_factory.backends.anomaly_detection import (
-    build_anomaly_detector,
-    detector_from_state,
-    detector_state,
-    image_score,
-    needs_fit,
-    needs_golden,
-)
+from sdg_factory.backends import anomaly_detection as detectors
+from sdg_factory.backends.accelerator import ModelCache
 from sdg_factory.datasets.inspection_folder import InspectionItemError
 from sdg_factory.defects import (
     defects_record,
@@ -93,7 +87,7 @@ def map_of(detector: Any, load_image: Callable[[], np.ndarray],
 
 
 def _map_of(detector: Any, folder: dict, item_id: str) -> np.ndarray:
-    if not needs_golden(detector):
+    if not detectors.needs_golden(detector):
         return map_of(detector, folder["images"][item_id])
     if item_id not in folder["golden"]:
         folder["images"][item_id]()  # an unreadable image is reported as such first
@@ -104,7 +98,7 @@ def _map_of(detector: Any, folder: dict, item_id: str) -> np.ndarray:
 
 
 def _require_goldens(detector: Any, folder: dict, what: str) -> None:
-    if needs_golden(detector) and not folder["golden"]:
+    if detectors.needs_golden(detector) and not folder["golden"]:
         raise ValueError(f"defects_infer: detector {detector.name!r} compares each image with its golden, but "
                          f"{what} '{folder['root']}' has no golden/ folder; add <dir>/golden/<id>.png for every "
                          "image, or choose a detector that fits on good images (detector=patch_stats)")
@@ -151,13 +145,13 @@ def prepare_detector(params: dict[str, Any], deployed: dict | None, calibration:
     kept to calibrate on; ``golden_template`` needs no fitting.
     """
     if deployed is not None:
-        detector = detector_from_state(deployed["model"])
+        detector = detectors.detector_from_state(deployed["model"])
         logger.info("defects_infer: reloaded %s from %s (no refitting)", detector.name, deployed["source"])
         return deployed["model"], {"fit": [], "holdout": [], "reloaded_from": deployed["source"]}, []
-    detector = build_anomaly_detector(detector_config(params))
+    detector = detectors.build_anomaly_detector(detector_config(params))
     split: dict[str, Any] = {"fit": [], "holdout": []}
     failures = _listing_failures(calibration, "calibration")
-    if needs_fit(detector):
+    if detectors.needs_fit(detector):
         if not calibration or not calibration["good"]:
             raise ValueError(f"defects_infer: detector {detector.name!r} learns from defect-free images: give "
                              "calib_dir=<dir> with <dir>/good/ holding them (or use detector=golden_template "
@@ -166,19 +160,36 @@ def prepare_detector(params: dict[str, Any], deployed: dict | None, calibration:
         k = min(len(ids) - 1, round(float(params.get("holdout_fraction", 0.25)) * len(ids)))
         split = {"fit": sorted(ids[k:]), "holdout": sorted(ids[:k])}
         failures += fit_on_good(detector, calibration, split["fit"])
-    return detector_state(detector), split, failures
+    state = detectors.detector_state(detector)
+    if not state.get("fitted_state_saved", True):  # the later nodes of this run reuse this fit
+        REFITTED.get(_refit_key(state, calibration, split), lambda: detector)
+    return state, split, failures
+
+
+#: detectors whose fitted model is not saved (pyimgano), fitted once per run and shared by the
+#: nodes after prepare_detector; keyed by the saved state's digest, the folder and the fit ids
+REFITTED = ModelCache("defects_infer.refitted", scope="run")
+
+
+def _refit_key(state: dict[str, Any], calibration: dict | None, split: dict[str, Any]) -> tuple:
+    return (detectors.state_digest(state), (calibration or {}).get("root"), tuple(split.get("fit") or ()))
 
 
 def detector_from(state: dict[str, Any], calibration: dict | None, split: dict[str, Any]) -> Any:
     """The detector again, from its saved state (``model/detector.npz``). A backend whose fitted
     model cannot be saved without a pickle (pyimgano) keeps its settings only: it is fitted again
-    on the same ``good/`` images."""
+    on the same ``good/`` images, once per run (prepare_detector's fit is reused in its run)."""
     if state.get("fitted_state_saved", True) or split.get("reloaded_from"):
-        return detector_from_state(state)
-    detector = build_anomaly_detector({"backend": state["backend"], **dict(state.get("settings") or {})})
-    if needs_fit(detector) and calibration:
-        fit_on_good(detector, calibration, list(split.get("fit") or []))
-    return detector
+        return detectors.detector_from_state(state)
+
+    def refit() -> Any:
+        detector = detectors.build_anomaly_detector({"backend": state["backend"],
+                                                     **dict(state.get("settings") or {})})
+        if detectors.needs_fit(detector) and calibration:
+            fit_on_good(detector, calibration, list(split.get("fit") or []))
+        return detector
+
+    return REFITTED.get(_refit_key(state, calibration, split), refit)
 
 
 def fit_on_good(detector: Any, folder: dict, ids: list[str]) -> list[dict]:
@@ -284,15 +295,15 @@ def resolve_thresholds(params: dict[str, Any], settings: dict[str, Any], deploye
             pixel_threshold=explicit, pixel_threshold_strategy=strategy, infer_config=config,
             calibration_maps=list(normal_maps.values()), pixel_normal_quantile=settings["pixel_normal_quantile"],
             roi_xyxy_norm=settings["roi_xyxy_norm"], infer_config_source=deployed["source"] if deployed else "",
-            calibration_source=f"{calibration['root']}/{'images' if needs_golden(detector) else 'good'}"
+            calibration_source=f"{calibration['root']}/{'images' if detectors.needs_golden(detector) else 'good'}"
             if calibration else "")
         pixel, provenance = resolved
         saved = (config or {}).get("defects", {}).get("pixel_threshold_provenance")
         if explicit is None and config is not None and saved:
             provenance = dict(saved)  # the value is the saved one: so is the way it was chosen
     top = float(params.get("score_top_fraction", 0.01))
-    image, image_provenance = image_threshold(params, config, [image_score(m, top) for m in normal_maps.values()],
-                                              "calibration maps")
+    scores = [detectors.image_score(m, top) for m in normal_maps.values()]
+    image, image_provenance = image_threshold(params, config, scores, "calibration maps")
     return {"pixel_threshold": float(pixel), "pixel_threshold_provenance": provenance,
             "pixel_threshold_strategy": strategy, "min_area": int(min_area),
             "threshold": image, "threshold_provenance": image_provenance}, failures
@@ -301,7 +312,7 @@ def resolve_thresholds(params: dict[str, Any], settings: dict[str, Any], deploye
 def _normal_maps(detector: Any, calibration: dict, split: dict[str, Any]) -> tuple[dict, list[dict]]:
     """Maps of defect-free calibration images: the held-out good/ images of a fitted detector, or the
     image/golden pairs of images/ for a golden-based one (the calibration folder is then all good)."""
-    if needs_golden(detector):
+    if detectors.needs_golden(detector):
         _require_goldens(detector, calibration, "calib_dir")
         return _maps(detector, calibration, sorted(calibration["images"]), "calibration")
     folder = {**calibration, "images": calibration["good"],
@@ -358,7 +369,7 @@ def infer_defects(model: dict[str, Any], inspection: dict, settings: dict[str, A
         except ITEM_ERRORS as exc:
             failures.append(_failure(inspection, item_id, exc, "infer", inspection["image_files"][item_id]))
             continue
-        score = image_score(amap, top)
+        score = detectors.image_score(amap, top)
         record: dict[str, Any] = {"index": len(records), "id": item_id,
                                   "input": f"{inspection['root']}/{inspection['image_files'][item_id]}",
                                   "score": float(score) if np.isfinite(score) else None}
