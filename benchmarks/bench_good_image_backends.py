@@ -24,7 +24,7 @@ import yaml
 from benchmarks.bench_profile import profiled_run, project_copy
 from benchmarks.report import ROOT
 
-RENDER_NODE = "render_scan_grid"
+RENDER_NODE = "render_scan_grid"  # pcba.render.render_scan_grid: matched by its last part
 
 
 def _choose_backend(project: Path, backend: str, blender: dict, patches: int | None) -> None:
@@ -46,7 +46,7 @@ def _run(backend: str, blender: dict, patches: int | None = None) -> dict:
         data = project / "data"
         figures["cells"] = len(list(data.rglob("trigger_0000/rgb_*.png")))
         figures["rois"] = len(list(data.rglob("augment/crop/*/*/*.png")))
-        render = [n for n in figures["nodes"] if n["node"] == RENDER_NODE]
+        render = [n for n in figures["nodes"] if n["node"].rsplit(".", 1)[-1] == RENDER_NODE]
         figures["render_wall_s"] = render[0]["wall_s"] if render else float("nan")
         return figures
     finally:
@@ -67,6 +67,7 @@ def run() -> dict:
     raster = _run("rasterizer", {}, patches)
     full = raster if patches is None else _run("rasterizer", {})
     load = os.getloadavg()[1] if hasattr(os, "getloadavg") else float("nan")
+    niced = hasattr(os, "nice") and os.nice(0) > 0
     label = f"Blender ({samples} samples, denoise {'on' if denoise else 'off'})"
     cells = f"{blender['cells']} of 100 cells" if patches else "100 cells"
     rows = [
@@ -95,9 +96,9 @@ def run() -> dict:
         "(start-up, render, crop, restyle; the Blender subprocesses included). The render node's share of the "
         f"wall: {blender['render_wall_s'] / blender['process_wall_s']:.0%} (Blender) vs "
         f"{raster['render_wall_s'] / raster['process_wall_s']:.0%} (rasterizer).",
-        f"5-minute load average at the end of the run: {load:.1f} on {os.cpu_count()} CPU(s), the run niced "
-        "(other jobs shared the cores): Cycles uses every core it gets, so a shared machine inflates its "
-        "times far more than the rasterizer's.",
+        f"5-minute load average at the end of the run: {load:.1f} on {os.cpu_count()} CPU(s)"
+        f"{', the run niced' if niced else ''}; other jobs shared the cores when it is above 2: Cycles uses "
+        "every core it gets, so a shared machine inflates its times far more than the rasterizer's.",
     ]
     if patches:
         notes.append(f"A full 10x10 Blender run did not fit the session on this loaded machine (its first cells "
