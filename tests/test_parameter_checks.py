@@ -139,11 +139,11 @@ def test_a_misspelt_key_in_a_conf_file_is_refused(tmp_path):
 
 
 def test_a_backend_registered_by_a_plugin_is_accepted():
-    from sdg_factory.backends.text_to_image.base import TEXT_TO_IMAGE, register_text_to_image
+    from sdg_factory.backends.text_to_image.base import TEXT_TO_IMAGE
 
     with pytest.raises(ParameterError, match="unknown text_to_image backend 'my_renderer'"):
         check("smoke", "scene_generation.image.backend=my_renderer")
-    register_text_to_image("my_renderer")(object)
+    TEXT_TO_IMAGE.register("my_renderer")(object)
     try:
         check("smoke", "scene_generation.image.backend=my_renderer")
     finally:

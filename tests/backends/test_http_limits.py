@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from sdg_factory.backends.http import DEFAULT_MAX_BODY_BYTES, AnswerRejected, EndpointError, HttpClient
-from sdg_factory.backends.image_edit import EditRequest, ImageEditError, build_image_editor
+from sdg_factory.backends.image_edit import IMAGE_EDITORS, EditRequest, ImageEditError
 from sdg_factory.backends.image_edit.sizing import model_size
-from sdg_factory.backends.text_to_image import TextToImageError, TextToImageRequest, build_text_to_image
+from sdg_factory.backends.text_to_image import TEXT_TO_IMAGE, TextToImageError, TextToImageRequest
 from sdg_factory.datasets import ImageDataset, PartitionedDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.datasets.image import encode_image
@@ -46,8 +46,8 @@ def _crop(width: int = 80, height: int = 64) -> np.ndarray:
 
 
 def _editor(server: HostileServer, route: str = "openai_images", **settings) -> object:
-    return build_image_editor({"backend": route, "endpoint": server.url, "max_retries": 0,
-                               "min_side": 128, "max_side": 256, **settings})
+    return IMAGE_EDITORS.build_from({"backend": route, "endpoint": server.url, "max_retries": 0,
+                                     "min_side": 128, "max_side": 256, **settings})
 
 
 # --- the deadline -------------------------------------------------------------------------------
@@ -129,9 +129,9 @@ def test_a_png_bomb_is_refused_from_its_header_in_bounded_memory(tmp_path):
         out = _peak_rss_of(f"""
             import json
             import numpy as np
-            from sdg_factory.backends.image_edit import EditRequest, ImageEditError, build_image_editor
-            editor = build_image_editor({{"backend": "openai_images", "endpoint": {server.url!r},
-                                         "max_retries": 0}})
+            from sdg_factory.backends.image_edit import EditRequest, ImageEditError, IMAGE_EDITORS
+            editor = IMAGE_EDITORS.build_from({{"backend": "openai_images", "endpoint": {server.url!r},
+                                               "max_retries": 0}})
             out = {{}}
             try:
                 editor.edit(EditRequest(image=np.full((64, 80, 3), 90, np.uint8), prompt="p"))
@@ -173,7 +173,7 @@ def test_a_fixed_size_setting_is_the_size_expected():
 
 def test_a_text_to_image_answer_of_another_aspect_ratio_is_refused():
     with HostileServer("image", image=_png(64, 64)) as server:
-        backend = build_text_to_image({"backend": "openai_images", "endpoint": server.url, "max_retries": 0})
+        backend = TEXT_TO_IMAGE.build_from({"backend": "openai_images", "endpoint": server.url, "max_retries": 0})
         with pytest.raises(TextToImageError, match=r"64x64 for a 2048x1152 request: another aspect ratio"):
             backend.generate(TextToImageRequest("p"))
 
@@ -184,15 +184,15 @@ def test_an_image_url_on_another_host_is_not_fetched():
     with HostileServer("image", image=_png(32, 18)) as elsewhere:
         target = f"{elsewhere.origin}/x.png"
         with HostileServer("url", image_url=target) as server:
-            backend = build_text_to_image({"backend": "openai_images", "endpoint": server.url, "max_retries": 0})
+            backend = TEXT_TO_IMAGE.build_from({"backend": "openai_images", "endpoint": server.url, "max_retries": 0})
             with pytest.raises(TextToImageError, match="not the endpoint's own host.*allowed_hosts"):
                 backend.generate(TextToImageRequest("p"))
             with pytest.raises(ImageEditError, match="not the endpoint's own host"):
                 _editor(server, "openai_chat").edit(EditRequest(image=_crop(), prompt="p"))
             assert elsewhere.requests == []  # nothing was even asked of the other host
 
-            allowed = build_text_to_image({"backend": "openai_images", "endpoint": server.url,
-                                           "allowed_hosts": [f"127.0.0.1:{elsewhere.httpd.server_address[1]}"]})
+            allowed = TEXT_TO_IMAGE.build_from({"backend": "openai_images", "endpoint": server.url,
+                                                "allowed_hosts": [f"127.0.0.1:{elsewhere.httpd.server_address[1]}"]})
             assert allowed.generate(TextToImageRequest("p")).shape == (18, 32, 3)
             assert "Authorization" not in elsewhere.requests[0]["headers"]
 

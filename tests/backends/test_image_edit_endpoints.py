@@ -13,7 +13,7 @@ import socket
 import numpy as np
 import pytest
 
-from sdg_factory.backends.image_edit import EditRequest, ImageEditError, build_image_editor
+from sdg_factory.backends.image_edit import IMAGE_EDITORS, EditRequest, ImageEditError
 from sdg_factory.backends.image_edit.endpoints import _first_image_url, decode_b64_image
 from sdg_factory.datasets import ImageDataset, JSONDataset, PartitionedDataset, RegisteredEditsDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
@@ -117,15 +117,15 @@ def test_unreachable_endpoint_fails_before_the_batch():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    editor = build_image_editor({"backend": "nim", "endpoint": f"http://127.0.0.1:{port}/v1",
-                                 "timeout_s": 0.2, "max_retries": 1, "backoff_s": 0.0})
+    editor = IMAGE_EDITORS.build_from({"backend": "nim", "endpoint": f"http://127.0.0.1:{port}/v1",
+                                       "timeout_s": 0.2, "max_retries": 1, "backoff_s": 0.0})
     with pytest.raises(ImageEditError, match="health check.*Is the server running"):
         editor.health_check()
 
 
 def test_bad_endpoint_parameter_is_named():
     with pytest.raises(ValueError, match="image_edit_endpoint"):
-        build_image_editor({"backend": "openai_images", "endpoint": "localhost:8000"})
+        IMAGE_EDITORS.build_from({"backend": "openai_images", "endpoint": "localhost:8000"})
 
 
 def test_malformed_answers_are_named():
@@ -143,7 +143,7 @@ def test_malformed_answers_are_named():
 
 
 def test_request_with_background_is_refused_by_nim():
-    editor = build_image_editor({"backend": "nim", "endpoint": "http://127.0.0.1:9/v1"})
+    editor = IMAGE_EDITORS.build_from({"backend": "nim", "endpoint": "http://127.0.0.1:9/v1"})
     image = synthetic_roi(0).normal_img[..., :3]
     with pytest.raises(ImageEditError, match="one image"):
         editor.edit(EditRequest(image=image, prompt="p", task="place_in_scene", background=image))

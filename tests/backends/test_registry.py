@@ -11,12 +11,12 @@ import pytest
 from sdg_factory.backends.accelerator import ModelCache, model_caches, torch_dtype, unload_models
 from sdg_factory.backends.annotation.base import ANNOTATORS
 from sdg_factory.backends.anomaly_detection.base import ANOMALY_DETECTORS
-from sdg_factory.backends.anomaly_generation.base import ANOMALY_GENERATORS, build_anomaly_generator
-from sdg_factory.backends.image_edit.base import IMAGE_EDITORS, build_image_editor
+from sdg_factory.backends.anomaly_generation.base import ANOMALY_GENERATORS
+from sdg_factory.backends.image_edit.base import IMAGE_EDITORS
 from sdg_factory.backends.perspectives.base import PERSPECTIVE_GENERATORS
 from sdg_factory.backends.registry import Registry
 from sdg_factory.backends.text.base import TEXT_GENERATORS
-from sdg_factory.backends.text_to_image.base import TEXT_TO_IMAGE, build_text_to_image
+from sdg_factory.backends.text_to_image.base import TEXT_TO_IMAGE
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ALL = (IMAGE_EDITORS, TEXT_GENERATORS, TEXT_TO_IMAGE, PERSPECTIVE_GENERATORS, ANNOTATORS, ANOMALY_GENERATORS,
@@ -31,11 +31,11 @@ def test_every_kind_is_one_registry_whose_table_imports():
 
 
 def test_building_the_cpu_default_imports_its_module_only():
-    code = ("import sys\nfrom sdg_factory.backends.image_edit import build_image_editor\n"
-            "from sdg_factory.backends.text_to_image import build_text_to_image\n"
-            "from sdg_factory.backends.anomaly_generation import build_anomaly_generator\n"
-            "build_image_editor({'backend': 'classical'}); build_text_to_image({'backend': 'procedural'})\n"
-            "build_anomaly_generator('procedural')\n"
+    code = ("import sys\nfrom sdg_factory.backends.image_edit import IMAGE_EDITORS\n"
+            "from sdg_factory.backends.text_to_image import TEXT_TO_IMAGE\n"
+            "from sdg_factory.backends.anomaly_generation import ANOMALY_GENERATORS\n"
+            "IMAGE_EDITORS.build_from({'backend': 'classical'}); TEXT_TO_IMAGE.build_from({'backend': 'procedural'})\n"
+            "ANOMALY_GENERATORS.build('procedural')\n"
             "loaded = [m for m in sys.modules if m.split('.')[0] in ('torch', 'diffusers', 'transformers', "
             "'ultralytics', 'sam2', 'peft', 'pyimgano') or m.endswith(('.endpoints', '.diffusers_local', "
             "'.diffusers_inpaint', '.gemini', '.openai_images'))]\n"
@@ -48,35 +48,35 @@ def test_building_the_cpu_default_imports_its_module_only():
 def test_one_error_style_for_an_unknown_backend_with_the_closest_name():
     with pytest.raises(ValueError, match=r"unknown image-edit backend 'openai_image' \(parameter 'backend'\); "
                                          r"did you mean 'openai_images'\? choose one of \["):
-        build_image_editor({"backend": "openai_image"})
+        IMAGE_EDITORS.build_from({"backend": "openai_image"})
     with pytest.raises(ValueError, match=r"unknown text-to-image backend 'procedual' .*did you mean 'procedural'"):
-        build_text_to_image({"backend": "procedual"})
+        TEXT_TO_IMAGE.build_from({"backend": "procedual"})
     with pytest.raises(ValueError, match=r"unknown anomaly-generation backend 'difusers' "
                                          r"\(parameter 'texture_defect_day0.backend'\); did you mean 'diffusers'"):
-        build_anomaly_generator("difusers")
+        ANOMALY_GENERATORS.build("difusers")
 
 
 def test_settings_keys_are_checked_even_through_kwargs_and_for_former_catch_alls():
     # an HTTP editor forwards **kwargs to its base class: the base's keys are the accepted ones
     with pytest.raises(ValueError, match=r"'timeout' \(did you mean 'timeout_s'\?\) in 'image edit openai_images'"):
-        build_image_editor({"backend": "openai_images", "endpoint": "http://127.0.0.1:9/v1", "timeout": 3})
+        IMAGE_EDITORS.build_from({"backend": "openai_images", "endpoint": "http://127.0.0.1:9/v1", "timeout": 3})
     # the procedural generators took **_ and dropped anything: now a misspelt key is an error
     with pytest.raises(ValueError, match=r"'resolutoin' in 'texture_defect_day0.procedural'; it accepts: no settings"):
-        build_anomaly_generator("procedural", {"resolutoin": 512})
+        ANOMALY_GENERATORS.build("procedural", {"resolutoin": 512})
     with pytest.raises(ValueError, match=r"'model_path' in 'scene_generation.image'"):
-        build_text_to_image({"backend": "procedural", "model_path": "x"})
+        TEXT_TO_IMAGE.build_from({"backend": "procedural", "model_path": "x"})
     # the one dtype key: torch_dtype is refused with the hint
     with pytest.raises(ValueError, match=r"'torch_dtype' \(did you mean 'dtype'\?\)"):
-        build_text_to_image({"backend": "diffusers", "model_path": "x", "torch_dtype": "bfloat16"})
+        TEXT_TO_IMAGE.build_from({"backend": "diffusers", "model_path": "x", "torch_dtype": "bfloat16"})
 
 
 def test_settings_flat_or_in_the_backends_own_sub_section():
     style = {"gamma": 0.8}
-    flat = build_image_editor({"backend": "classical", "style": style})
-    nested = build_image_editor({"backend": "classical", "classical": {"style": style},
-                                 "diffusers": {"model_path": "only/for/diffusers"}})
+    flat = IMAGE_EDITORS.build_from({"backend": "classical", "style": style})
+    nested = IMAGE_EDITORS.build_from({"backend": "classical", "classical": {"style": style},
+                                       "diffusers": {"model_path": "only/for/diffusers"}})
     assert flat.options == nested.options == {"style": style}
-    assert build_text_to_image({"backend": "procedural", "diffusers": {"model_path": "m"}}).name == "procedural"
+    assert TEXT_TO_IMAGE.build_from({"backend": "procedural", "diffusers": {"model_path": "m"}}).name == "procedural"
 
 
 def test_a_registered_backend_builds_and_unregisters():
@@ -88,9 +88,9 @@ def test_a_registered_backend_builds_and_unregisters():
             self.colour = colour
 
     try:
-        assert build_text_to_image({"backend": "test_registry_dummy", "colour": "blue"}).colour == "blue"
+        assert TEXT_TO_IMAGE.build_from({"backend": "test_registry_dummy", "colour": "blue"}).colour == "blue"
         with pytest.raises(ValueError, match=r"'color' \(did you mean 'colour'\?\)"):
-            build_text_to_image({"backend": "test_registry_dummy", "color": "blue"})
+            TEXT_TO_IMAGE.build_from({"backend": "test_registry_dummy", "color": "blue"})
     finally:
         TEXT_TO_IMAGE.unregister("test_registry_dummy")
     assert "test_registry_dummy" not in TEXT_TO_IMAGE

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sdg_factory.backends.http import EndpointError
-from sdg_factory.backends.text import build_text_generator
+from sdg_factory.backends.text import TEXT_GENERATORS
 from tests.backends.local_http import scripted_server
 
 MESSAGES = [{"role": "system", "content": "Write one prompt."}, {"role": "user", "content": "a grocery aisle"}]
@@ -24,8 +24,8 @@ def test_openai_chat_posts_the_chat_and_returns_the_content(monkeypatch):
         ],
     }
     with scripted_server(routes) as (url, calls):
-        llm = build_text_generator({"backend": "openai_chat", "endpoint": f"{url}/v1", "model": "llama",
-                                    "api_key_env": "TEST_CHAT_KEY", "backoff_s": 0})
+        llm = TEXT_GENERATORS.build_from({"backend": "openai_chat", "endpoint": f"{url}/v1", "model": "llama",
+                                          "api_key_env": "TEST_CHAT_KEY", "backoff_s": 0})
         llm.health_check()
         assert llm.generate(MESSAGES, seed=11, max_tokens=64, temperature=0.5) == "A bright grocery aisle."
         assert llm.generate(MESSAGES) == "Part one. Part two."
@@ -42,8 +42,8 @@ def test_openai_chat_never_returns_an_empty_or_malformed_answer():
                                                  (200, {"unexpected": True}),
                                                  (400, {"error": "bad model"})]}
     with scripted_server(routes) as (url, calls):
-        llm = build_text_generator({"backend": "openai_chat", "endpoint": f"{url}/v1", "model": "m",
-                                    "api_key_env": None, "backoff_s": 0})
+        llm = TEXT_GENERATORS.build_from({"backend": "openai_chat", "endpoint": f"{url}/v1", "model": "m",
+                                          "api_key_env": None, "backoff_s": 0})
         with pytest.raises(EndpointError, match="empty"):
             llm.generate(MESSAGES)
         with pytest.raises(EndpointError, match="choices"):
@@ -87,13 +87,13 @@ def test_transformers_backend_loads_once_uses_the_chat_template_and_is_seeded(ti
     from sdg_factory.backends.text import transformers_local
 
     transformers_local.unload_text_models()
-    llm = build_text_generator({"backend": "transformers", "model_path": str(tiny_lm_folder), "device": "cpu"})
+    llm = TEXT_GENERATORS.build_from({"backend": "transformers", "model_path": str(tiny_lm_folder), "device": "cpu"})
     llm.health_check()
     state = torch.random.get_rng_state()
     first = llm.generate(MESSAGES, seed=1, max_tokens=8)
     assert torch.equal(state, torch.random.get_rng_state())  # global random state untouched
     assert isinstance(first, str) and first
-    again = build_text_generator({"backend": "transformers", "model_path": str(tiny_lm_folder), "device": "cpu"})
+    again = TEXT_GENERATORS.build_from({"backend": "transformers", "model_path": str(tiny_lm_folder), "device": "cpu"})
     assert again.generate(MESSAGES, seed=1, max_tokens=8) == first
     assert len(transformers_local.MODELS) == 1
     assert any(llm.generate(MESSAGES, seed=s, max_tokens=8) != first for s in (2, 3, 4))
@@ -106,6 +106,6 @@ def test_transformers_backend_loads_once_uses_the_chat_template_and_is_seeded(ti
 
 
 def test_transformers_backend_names_a_missing_model_folder(tmp_path):
-    llm = build_text_generator({"backend": "transformers", "model_path": str(tmp_path / "none")})
+    llm = TEXT_GENERATORS.build_from({"backend": "transformers", "model_path": str(tmp_path / "none")})
     with pytest.raises(FileNotFoundError, match="config.json"):
         llm.health_check()

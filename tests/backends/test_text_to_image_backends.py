@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sdg_factory.backends.text_to_image import TextToImageError, TextToImageRequest, build_text_to_image
+from sdg_factory.backends.text_to_image import TEXT_TO_IMAGE, TextToImageError, TextToImageRequest
 from tests.backends.local_http import scripted_server
 
 
@@ -28,7 +28,7 @@ def _gradient(h: int = 18, w: int = 32) -> np.ndarray:
 # --- procedural ---------------------------------------------------------------------------
 
 def _procedural(archetype: str, seed: int, tags=None) -> np.ndarray:
-    backend = build_text_to_image({"backend": "procedural"})
+    backend = TEXT_TO_IMAGE.build_from({"backend": "procedural"})
     tags = tags or ["lighting:fluorescent_overhead", "time_of_day:midday", "occupancy:empty"]
     return backend.generate(TextToImageRequest("ignored", seed=seed, width=192, height=108,
                                                options={"archetype": archetype, "variation_tags": tags}))
@@ -75,8 +75,8 @@ def test_openai_images_posts_the_prompt_and_decodes_b64(monkeypatch):
                                              (200, {"data": [{"b64_json": base64.b64encode(_png(image)).decode()}]})],
     }
     with scripted_server(routes) as (url, calls):
-        backend = build_text_to_image({"backend": "openai_images", "endpoint": f"{url}/v1", "model": "gpt-image-1",
-                                       "api_key_env": "TEST_IMAGES_KEY", "backoff_s": 0, "send_seed": True})
+        backend = TEXT_TO_IMAGE.build_from({"backend": "openai_images", "endpoint": f"{url}/v1", "model": "gpt-image-1",
+                                            "api_key_env": "TEST_IMAGES_KEY", "backoff_s": 0, "send_seed": True})
         backend.health_check()
         out = backend.generate(TextToImageRequest("a lab bench", seed=7, width=1536, height=864))
     assert np.array_equal(out, image)
@@ -93,8 +93,8 @@ def test_openai_images_follows_a_url_answer_and_reports_a_bad_one():
         routes = {("POST", "/v1/images/generations"): [(200, {"data": [{"url": f"{files}/files/x.png"}]}),
                                                        (200, {"data": []})]}
         with scripted_server(routes) as (url, _):
-            backend = build_text_to_image({"backend": "openai_images", "endpoint": f"{url}/v1", "backoff_s": 0,
-                                           "allowed_hosts": [files]})  # another port: not the endpoint's
+            backend = TEXT_TO_IMAGE.build_from({"backend": "openai_images", "endpoint": f"{url}/v1", "backoff_s": 0,
+                                                "allowed_hosts": [files]})  # another port: not the endpoint's
             assert np.array_equal(backend.generate(TextToImageRequest("p")), image)
             with pytest.raises(TextToImageError, match="data"):
                 backend.generate(TextToImageRequest("p"))
@@ -102,7 +102,7 @@ def test_openai_images_follows_a_url_answer_and_reports_a_bad_one():
 
 def test_openai_images_health_check_names_the_endpoint():
     with scripted_server({}) as (url, _):
-        backend = build_text_to_image({"backend": "openai_images", "endpoint": f"{url}/v1", "max_retries": 0})
+        backend = TEXT_TO_IMAGE.build_from({"backend": "openai_images", "endpoint": f"{url}/v1", "max_retries": 0})
         with pytest.raises(TextToImageError, match=r"127\.0\.0\.1.*/v1"):
             backend.health_check()
 
@@ -125,8 +125,9 @@ def test_gemini_sends_16_9_2k_and_retries_an_answer_without_image():
                          (200, _gemini_answer(image))],
     }
     with scripted_server(routes) as (url, calls):
-        backend = build_text_to_image({"backend": "gemini", "endpoint": f"{url}/v1beta", "model": "gemini-test-image",
-                                       "api_key": "g-key", "backoff_s": 0, "no_image_retries": 2})
+        backend = TEXT_TO_IMAGE.build_from({"backend": "gemini", "endpoint": f"{url}/v1beta",
+                                            "model": "gemini-test-image", "api_key": "g-key", "backoff_s": 0,
+                                            "no_image_retries": 2})
         backend.health_check()
         out = backend.generate(TextToImageRequest("a loading dock at dawn"))
     assert np.array_equal(out, image)
@@ -145,8 +146,8 @@ def test_gemini_gives_up_after_no_image_retries_plus_one_requests_with_the_reaso
     path = "/v1beta/models/m:generateContent"
     blocked = {"promptFeedback": {"blockReason": "SAFETY"}, "candidates": []}
     with scripted_server({("POST", path): [(200, blocked)]}) as (url, calls):
-        backend = build_text_to_image({"backend": "gemini", "endpoint": f"{url}/v1beta", "model": "m",
-                                       "api_key": "k", "no_image_retries": no_image_retries, "backoff_s": 0})
+        backend = TEXT_TO_IMAGE.build_from({"backend": "gemini", "endpoint": f"{url}/v1beta", "model": "m",
+                                            "api_key": "k", "no_image_retries": no_image_retries, "backoff_s": 0})
         with pytest.raises(TextToImageError, match=f"after {no_image_retries + 1} attempt.*blockReason=SAFETY"):
             backend.generate(TextToImageRequest("p"))
     assert len(calls) == no_image_retries + 1  # the first request, then the retries
@@ -203,13 +204,13 @@ def test_diffusers_loads_a_saved_pipeline_once_and_generates_seeded_images(tiny_
     diffusers_local.unload_pipelines()
     config = {"backend": "diffusers", "model_path": str(tiny_sd_folder), "pipeline_class": "StableDiffusionPipeline",
               "device": "cpu", "num_inference_steps": 2, "guidance_scale": 2.0, "size_multiple": 8}
-    backend = build_text_to_image(config)
+    backend = TEXT_TO_IMAGE.build_from(config)
     backend.health_check()
     request = TextToImageRequest("a kitchen", seed=3, width=70, height=40, negative_prompt="blurry")
     first = backend.generate(request)
     assert first.shape == (40, 64, 3) and first.dtype == np.uint8  # width rounded down to the multiple
     assert len(diffusers_local.PIPELINES) == 1
-    again = build_text_to_image(config).generate(request)  # a new backend object reuses the loaded pipeline
+    again = TEXT_TO_IMAGE.build_from(config).generate(request)  # a new backend object reuses the loaded pipeline
     assert len(diffusers_local.PIPELINES) == 1
     assert np.array_equal(first, again)
     other = backend.generate(TextToImageRequest("a kitchen", seed=4, width=64, height=40))
@@ -219,16 +220,16 @@ def test_diffusers_loads_a_saved_pipeline_once_and_generates_seeded_images(tiny_
 
 def test_diffusers_names_a_missing_folder_and_an_unknown_class(tmp_path, tiny_sd_folder):
     with pytest.raises(TextToImageError, match="model_index.json"):
-        build_text_to_image({"backend": "diffusers", "model_path": str(tmp_path / "nothing")}).health_check()
-    backend = build_text_to_image({"backend": "diffusers", "model_path": str(tiny_sd_folder),
-                                   "pipeline_class": "NoSuchPipeline", "device": "cpu"})
+        TEXT_TO_IMAGE.build_from({"backend": "diffusers", "model_path": str(tmp_path / "nothing")}).health_check()
+    backend = TEXT_TO_IMAGE.build_from({"backend": "diffusers", "model_path": str(tiny_sd_folder),
+                                        "pipeline_class": "NoSuchPipeline", "device": "cpu"})
     with pytest.raises(TextToImageError, match="NoSuchPipeline"):
         backend.generate(TextToImageRequest("x", width=32, height=32))
 
 
 def test_unknown_backend_lists_the_available_ones():
     with pytest.raises(ValueError, match="procedural"):
-        build_text_to_image({"backend": "dall-e-9"})
+        TEXT_TO_IMAGE.build_from({"backend": "dall-e-9"})
 
 
 @pytest.mark.parametrize("layout", ["compact", "standard", "open_plan"])

@@ -16,7 +16,7 @@ from sdg_factory.backends.anomaly_detection import (
 from sdg_factory.datasets.detector_model import state_from_npz, state_to_npz
 from sdg_factory.defects import extract_defects
 from sdg_factory.defects.metrics import region_boxes_xyxy, region_detection, yolo_boxes_xyxy
-from sdg_factory.imaging.golden_template import GoldenTemplateError, golden_template_map
+from sdg_factory.imaging.golden_template import GoldenTemplateError, GoldenTemplateSettings, golden_template_map
 from tests.defects.inspection_pairs import CLASSES, bare_board_pair
 from tests.defects.synthetic import good_roi
 
@@ -51,7 +51,8 @@ def test_envelope_tolerates_width_jitter_and_misalignment_without_defects():
         amap, _ = golden_template_map(pair["image"], pair["golden"])
         assert not extract_defects(amap, pixel_threshold=0.5, min_area=4)["regions"]
         # without the envelope, the same pair is full of "defects" along every edge
-        bare, _ = golden_template_map(pair["image"], pair["golden"], jitter_px=0, recover_extent=False)
+        bare, _ = golden_template_map(pair["image"], pair["golden"],
+                                      GoldenTemplateSettings(jitter_px=0, recover_extent=False))
         assert len(extract_defects(bare, pixel_threshold=0.5, min_area=4)["regions"]) > 3
 
 
@@ -67,7 +68,7 @@ def test_colour_photo_with_gain_and_shift():
     golden = cv2.resize(good_roi(rng, 40, 56), (224, 160), interpolation=cv2.INTER_CUBIC)
     image = np.clip(np.roll(golden, (2, -2), axis=(0, 1)).astype(np.float32) * 1.15 + 8, 0, 255).astype(np.uint8)
     cv2.circle(image, (150, 60), 6, (250, 40, 40), -1)        # a red blob the golden does not have
-    amap, reg = golden_template_map(image, golden, smooth_sigma=1.0)
+    amap, reg = golden_template_map(image, golden, GoldenTemplateSettings(smooth_sigma=1.0))
     # golden → image frame
     assert reg.method in ("coarse", "ecc") and abs(reg.shift_x - 2) < 1 and abs(reg.shift_y + 2) < 1
     regions = extract_defects(amap, pixel_threshold=0.25, min_area=8)["regions"]

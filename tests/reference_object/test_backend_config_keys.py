@@ -11,9 +11,9 @@ import pytest
 
 from sdg_factory.backends.annotation.base import annotator_options
 from sdg_factory.backends.annotation.sam2_models import sam2_options
-from sdg_factory.backends.image_edit import build_image_editor
-from sdg_factory.backends.perspectives import build_perspective_generator
-from sdg_factory.backends.text import build_text_generator
+from sdg_factory.backends.image_edit import IMAGE_EDITORS
+from sdg_factory.backends.perspectives import PERSPECTIVE_GENERATORS
+from sdg_factory.backends.text import TEXT_GENERATORS
 from sdg_factory.pipelines.reference_object.nodes import NODE_ANNOTATION_KEYS
 
 
@@ -34,13 +34,13 @@ def test_every_backend_key_of_the_environment_is_taken_by_its_backend(project_ro
     assert params["perspective_generator"] in backends
     assert {"qwen_multicamera", "zero123"} <= set(backends)
     for name in backends:  # every section, not only the chosen one; building loads no model
-        generator = build_perspective_generator(name, perspectives[name])
+        generator = PERSPECTIVE_GENERATORS.build(name, perspectives[name])
         for key, value in perspectives[name].items():
             assert getattr(generator, {"num_inference_steps": "steps"}.get(key, key)) == value, (name, key)
 
     prompts = params["prompts"]
     for name in (k for k in prompts if k != "backend"):
-        build_text_generator({"backend": name, **prompts[name]}, section=f"prompts.{name}")
+        TEXT_GENERATORS.build_from({"backend": name, **prompts[name]}, section=f"prompts.{name}")
 
     annotation = {k: v for k, v in params["annotation"].items() if k not in NODE_ANNOTATION_KEYS}
     for backend in ("classical", "persam_sam2"):
@@ -52,7 +52,7 @@ def test_every_backend_key_of_the_environment_is_taken_by_its_backend(project_ro
         assert package_config.is_file(), f"{section}.sam2.config {sam2['config']!r} is not in the sam2 package"
 
     for step in ("white_background", "scene", "augmentation"):
-        build_image_editor(params[step]["editor"])
+        IMAGE_EDITORS.build_from(params[step]["editor"])
 
 
 def test_gpu_environment_points_the_generative_backends_at_local_model_folders(project_root):
@@ -68,14 +68,14 @@ def test_gpu_environment_points_the_generative_backends_at_local_model_folders(p
 def test_misspelt_keys_are_named_with_their_section(sample_image, sample_mask):
     with pytest.raises(ValueError,
                        match=r"'lora_pth' \(did you mean 'lora_path'\?\) in 'perspectives.qwen_multicamera'"):
-        build_perspective_generator("qwen_multicamera", {"model_path": "m", "lora_pth": "x"})
+        PERSPECTIVE_GENERATORS.build("qwen_multicamera", {"model_path": "m", "lora_pth": "x"})
     with pytest.raises(ValueError, match="'custom_pipe'.*'perspectives.zero123'"):
-        build_perspective_generator("zero123", {"custom_pipe": "x"})
+        PERSPECTIVE_GENERATORS.build("zero123", {"custom_pipe": "x"})
     with pytest.raises(ValueError, match="'fil'.*'perspectives.classical'"):
-        build_perspective_generator("classical", {"fil": 0.5})
+        PERSPECTIVE_GENERATORS.build("classical", {"fil": 0.5})
     with pytest.raises(ValueError, match=r"'base_url'.*'prompts.openai_chat'.*endpoint"):
-        build_text_generator({"backend": "openai_chat", "base_url": "http://x/v1", "model": "m"},
-                             section="prompts.openai_chat")
+        TEXT_GENERATORS.build_from({"backend": "openai_chat", "base_url": "http://x/v1", "model": "m"},
+                                   section="prompts.openai_chat")
     with pytest.raises(ValueError, match=r"'bacth_size' \(did you mean 'batch_size'\?\) in 'annotation'"):
         annotator_options({"backend": "classical", "bacth_size": 4})
     with pytest.raises(ValueError, match="'checkpt'.*'annotation.sam2'"):

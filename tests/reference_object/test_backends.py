@@ -9,7 +9,7 @@ import torch
 
 from sdg_factory.backends.annotation import build_annotator, make_reference_mask
 from sdg_factory.backends.annotation.persam_sam2 import location_prior
-from sdg_factory.backends.perspectives import build_perspective_generator
+from sdg_factory.backends.perspectives import PERSPECTIVE_GENERATORS
 from sdg_factory.imaging.views import ViewSpec
 
 SAM2 = {"config": "configs/sam2.1/sam2.1_hiera_t.yaml", "checkpoint": None, "device": "cpu", "image_size": 256}
@@ -73,12 +73,12 @@ def test_classical_annotator_finds_the_object_in_relit_composites(sample_image, 
 def test_generative_perspective_backends_need_local_folders(tmp_path, sample_image, sample_mask):
     for name, key in (("qwen_multicamera", "perspectives.qwen_multicamera.model_path"),
                       ("zero123", "perspectives.zero123.model_path")):
-        gen = build_perspective_generator(name, {"model_path": str(tmp_path / "absent")})
+        gen = PERSPECTIVE_GENERATORS.build(name, {"model_path": str(tmp_path / "absent")})
         views = gen.views([ViewSpec()])
         with pytest.raises(FileNotFoundError, match=key):
             gen.generate(sample_image, sample_mask, views[0], 0, seed=1)
-    zero = build_perspective_generator("zero123", {})
+    zero = PERSPECTIVE_GENERATORS.build("zero123", {})
     assert [v.name(i) for i, v in enumerate(zero.views([]))][:2] == [
         "perspective_00_front_right__elevated", "perspective_01_side_right__low_angle"]
     with pytest.raises(ValueError, match="perspective_generator"):
-        build_perspective_generator("nerf", {})
+        PERSPECTIVE_GENERATORS.build("nerf", {})

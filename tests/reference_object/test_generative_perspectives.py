@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdg_factory.backends.perspectives import _models, build_perspective_generator, zero123
+from sdg_factory.backends.perspectives import PERSPECTIVE_GENERATORS, _models, zero123
 from sdg_factory.imaging.views import ViewSpec
 from tests.backends.tiny_qwen_edit import save_tiny_pipeline
 from tests.backends.tiny_zero123 import PIPELINE_FOLDER, save_tiny_zero123
@@ -77,7 +77,7 @@ def test_qwen_multicamera_loads_the_lora_once_and_edits_each_view(qwen_folders, 
     config = {"model_path": str(pipe_folder), "num_inference_steps": 2, "size": 32}
 
     def generate(lora, seed=3, v=view):
-        gen = build_perspective_generator("qwen_multicamera", {**config, "lora_path": str(lora) if lora else None})
+        gen = PERSPECTIVE_GENERATORS.build("qwen_multicamera", {**config, "lora_path": str(lora) if lora else None})
         return gen.generate(image, None, v, 0, seed=seed)
 
     with_folder = generate(lora_folder)
@@ -116,11 +116,11 @@ def test_qwen_multicamera_loads_the_lora_once_and_edits_each_view(qwen_folders, 
 
 def test_qwen_multicamera_rejects_a_bad_dtype_and_a_missing_lora(qwen_folders, tmp_path):
     pipe_folder, _, _ = qwen_folders
-    gen = build_perspective_generator("qwen_multicamera", {"model_path": str(pipe_folder), "dtype": "fp8"})
+    gen = PERSPECTIVE_GENERATORS.build("qwen_multicamera", {"model_path": str(pipe_folder), "dtype": "fp8"})
     with pytest.raises(ValueError, match="perspectives.qwen_multicamera.dtype"):
         gen.generate(object_on_white(), None, ViewSpec(), 0, seed=1)
-    gen = build_perspective_generator("qwen_multicamera", {"model_path": str(pipe_folder),
-                                                           "lora_path": str(tmp_path / "no_lora")})
+    gen = PERSPECTIVE_GENERATORS.build("qwen_multicamera", {"model_path": str(pipe_folder),
+                                                            "lora_path": str(tmp_path / "no_lora")})
     with pytest.raises(FileNotFoundError, match="perspectives.qwen_multicamera.lora_path"):
         gen.generate(object_on_white(), None, ViewSpec(), 0, seed=1)
 
@@ -151,7 +151,7 @@ def test_zero123_six_views_from_one_grid_through_the_local_custom_pipeline(zero1
     assert sorted(items) == SIX
     outputs = {name: saver() for name, saver in items.items()}
 
-    gen = build_perspective_generator("zero123", params["perspectives"]["zero123"])
+    gen = PERSPECTIVE_GENERATORS.build("zero123", params["perspectives"]["zero123"])
     pipe = gen._pipeline()
     # diffusers built the pipeline class from the local custom_pipeline code, not a stand-in
     assert type(pipe).__name__ == "TinyZero123PlusPipeline"
@@ -187,13 +187,13 @@ def test_zero123_six_views_from_one_grid_through_the_local_custom_pipeline(zero1
 
 def test_zero123_custom_pipeline_as_a_py_file_and_missing_code(zero123_folder, tmp_path):
     image = object_on_white()
-    gen = build_perspective_generator("zero123", {"model_path": str(zero123_folder), "num_inference_steps": 1,
-                                                  "custom_pipeline": str(PIPELINE_FOLDER / "pipeline.py")})
+    gen = PERSPECTIVE_GENERATORS.build("zero123", {"model_path": str(zero123_folder), "num_inference_steps": 1,
+                                                   "custom_pipeline": str(PIPELINE_FOLDER / "pipeline.py")})
     views = gen.views([])
     assert gen.generate(image, None, views[0], 0, seed=1).shape == image.shape
     empty = tmp_path / "zero123plus-pipeline"
     empty.mkdir()
-    gen = build_perspective_generator("zero123", {"model_path": str(zero123_folder), "custom_pipeline": str(empty)})
+    gen = PERSPECTIVE_GENERATORS.build("zero123", {"model_path": str(zero123_folder), "custom_pipeline": str(empty)})
     with pytest.raises(FileNotFoundError, match="perspectives.zero123.custom_pipeline.*pipeline.py"):
         gen.generate(image, None, views[0], 0, seed=1)
 
@@ -206,8 +206,8 @@ def test_the_perspective_model_is_freed_once_its_step_is_saved(zero123_folder):
     from sdg_factory.settings import HOOKS
 
     assert any(isinstance(hook, ModelMemoryHooks) for hook in HOOKS)
-    gen = build_perspective_generator("zero123", {"model_path": str(zero123_folder),
-                                                  "custom_pipeline": str(PIPELINE_FOLDER), "num_inference_steps": 2})
+    gen = PERSPECTIVE_GENERATORS.build("zero123", {"model_path": str(zero123_folder),
+                                                   "custom_pipeline": str(PIPELINE_FOLDER), "num_inference_steps": 2})
     pipe = gen._pipeline()
     assert pipe in _models.MODELS.values()
     ModelMemoryHooks().after_dataset_saved("reference_object.perspectives", {}, node=None)

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from sdg_factory.backends.image_edit import ImageEditError, register_image_editor
+from sdg_factory.backends.image_edit import IMAGE_EDITORS, ImageEditError
 from sdg_factory.backends.image_edit.classical import ClassicalImageEditor
 from sdg_factory.datasets import PartitionFailuresError
 from sdg_factory.seeding import item_seed
@@ -21,7 +21,7 @@ CALLS: list[int] = []
 OUTAGE = {"on": True}  # the failure is transient: the test ends the outage between the two runs
 
 
-@register_image_editor("test_fails_on_seeds")
+@IMAGE_EDITORS.register("test_fails_on_seeds")
 class FailsOnSeeds(ClassicalImageEditor):
     """The classical editor, except that it fails for the given seeds while the outage lasts."""
 

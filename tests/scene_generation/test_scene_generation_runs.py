@@ -18,7 +18,7 @@ import cv2
 import pytest
 import yaml
 
-from sdg_factory.backends.text_to_image import TextToImageError, register_text_to_image
+from sdg_factory.backends.text_to_image import TEXT_TO_IMAGE, TextToImageError
 from sdg_factory.datasets import PartitionFailuresError
 from tests.backends.local_http import scripted_server
 from tests.kedro_runner import PROJECT_ROOT, run_pipeline
@@ -132,7 +132,7 @@ def test_dry_run_writes_plan_and_llm_prompts_only(ten_runs):
     assert any(summary in first for summary in earlier)  # the recent history was in the request
 
 
-@register_text_to_image("test_flaky")
+@TEXT_TO_IMAGE.register("test_flaky")
 class FlakyRenderer:
     """Procedural scenes, except that the named archetypes fail."""
 

@@ -5,7 +5,8 @@ detection) has one :class:`Registry` in its ``base.py``. The built-in implementa
 ``{name: "module:Class"}``: building ``name`` imports that one module and nothing else, so a CPU
 default never imports torch, diffusers or an HTTP client it does not use, and a missing optional
 package fails only for the backend that needs it. A plugin or a test adds its own with
-:meth:`Registry.register` (the kinds' ``register_*`` decorators are this method).
+:meth:`Registry.register` (``@IMAGE_EDITORS.register("name")``); callers build with
+:meth:`Registry.build` or :meth:`Registry.build_from`, not through per-kind wrapper functions.
 
 ``build(name, settings)`` hands the backend only its own settings, checked against its
 constructor: a key it takes no parameter for is an error naming the key, the parameter section

@@ -32,6 +32,8 @@ inspected image's own pixel grid (``H×W``), ready for :func:`sdg_factory.defect
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -100,23 +102,34 @@ def outside_envelope(image: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.nd
     return dist.max(axis=2) if dist.ndim == 3 else dist
 
 
-def golden_template_map(
-    image: np.ndarray,
-    golden: np.ndarray,
-    *,
-    max_shift_px: float = 4.0,
-    max_rotation_deg: float = 1.0,
-    rotation_step_deg: float = 0.5,
-    jitter_px: int = 2,
-    photometric: bool = True,
-    smooth_sigma: float = 0.0,
-    map_sigma: float = 0.0,
-    border_px: int = 1,
-    recover_extent: bool = True,
-    ecc_max_side: int | None = 320,
-) -> tuple[np.ndarray, Registration]:
+@dataclass
+class GoldenTemplateSettings:
+    """How an image is compared with its golden, step by step (the module docstring).
+
+    Registration search (step 2): ``max_shift_px``, ``max_rotation_deg``, ``rotation_step_deg``
+    and ``ecc_max_side``, handed to :func:`~sdg_factory.imaging.registration.register`;
+    ``smooth_sigma`` blurs both images first. ``photometric`` (step 3), ``jitter_px`` (step 4),
+    ``map_sigma`` and ``border_px`` (step 5: pixels this close to an edge are not compared),
+    ``recover_extent`` (step 6). The ``golden_template`` detector takes exactly these settings.
+    """
+
+    max_shift_px: float = 4.0
+    max_rotation_deg: float = 1.0
+    rotation_step_deg: float = 0.5
+    jitter_px: int = 2
+    photometric: bool = True
+    smooth_sigma: float = 0.0
+    map_sigma: float = 0.0
+    border_px: int = 1
+    recover_extent: bool = True
+    ecc_max_side: int | None = 320
+
+
+def golden_template_map(image: np.ndarray, golden: np.ndarray, settings: GoldenTemplateSettings | None = None
+                        ) -> tuple[np.ndarray, Registration]:
     """The anomaly map of ``image`` against ``golden`` (see the module docstring) and the
     registration that aligned them. Same size required; the map is ``float32``, ``H×W``."""
+    s = settings or GoldenTemplateSettings()
     if np.asarray(image).shape[:2] != np.asarray(golden).shape[:2]:
         h, w = np.asarray(image).shape[:2]
         gh, gw = np.asarray(golden).shape[:2]
@@ -125,32 +138,32 @@ def golden_template_map(
     test, gold = to_unit_float(image), to_unit_float(golden)
     if test.ndim != gold.ndim:  # one of them is gray: compare in gray
         test, gold = to_gray(test), to_gray(gold)
-    if smooth_sigma > 0:
-        test = cv2.GaussianBlur(test, (0, 0), smooth_sigma)
-        gold = cv2.GaussianBlur(gold, (0, 0), smooth_sigma)
+    if s.smooth_sigma > 0:
+        test = cv2.GaussianBlur(test, (0, 0), s.smooth_sigma)
+        gold = cv2.GaussianBlur(gold, (0, 0), s.smooth_sigma)
     h, w = test.shape[:2]
-    aligned, reg = register(gold, test, max_shift_px=max_shift_px, max_rotation_deg=max_rotation_deg,
-                            rotation_step_deg=rotation_step_deg, ecc_max_side=ecc_max_side)
+    aligned, reg = register(gold, test, max_shift_px=s.max_shift_px, max_rotation_deg=s.max_rotation_deg,
+                            rotation_step_deg=s.rotation_step_deg, ecc_max_side=s.ecc_max_side)
     if reg.method == "identity":
         valid = np.ones((h, w), bool)
     else:
         ones = np.ones((h, w), np.float32)
         valid = warp_to_reference(ones, np.asarray(reg.matrix, np.float32), (w, h),
                                   border=cv2.BORDER_CONSTANT) > 0.999
-    if border_px > 0:  # the image's own edge, and the edge of the aligned golden's footprint
-        valid = cv2.erode(valid.view(np.uint8), np.ones((3, 3), np.uint8), iterations=int(border_px),
+    if s.border_px > 0:  # the image's own edge, and the edge of the aligned golden's footprint
+        valid = cv2.erode(valid.view(np.uint8), np.ones((3, 3), np.uint8), iterations=int(s.border_px),
                           borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
-    if photometric and valid.any():
+    if s.photometric and valid.any():
         test = match_photometry(test, aligned, valid)
-    lo, hi = envelope(aligned, jitter_px)
+    lo, hi = envelope(aligned, s.jitter_px)
     amap = outside_envelope(test, lo, hi).astype(np.float32)
     amap[~valid] = 0.0
-    if recover_extent and jitter_px > 0:
-        _, near = envelope(amap, jitter_px)
+    if s.recover_extent and s.jitter_px > 0:
+        _, near = envelope(amap, s.jitter_px)
         diff = np.abs(test - aligned)
         diff = diff.max(axis=2) if diff.ndim == 3 else diff
         amap = np.maximum(amap, np.minimum(diff, near))
         amap[~valid] = 0.0
-    if map_sigma > 0:
-        amap = cv2.GaussianBlur(amap, (0, 0), map_sigma)
+    if s.map_sigma > 0:
+        amap = cv2.GaussianBlur(amap, (0, 0), s.map_sigma)
     return np.ascontiguousarray(amap, dtype=np.float32), reg

@@ -57,7 +57,7 @@ Device = str  # auto | cpu | cuda | cuda:N | mps — resolved by backends/accele
 
 
 def Backend(kind: str, builtin: tuple[str, ...]) -> Any:  # noqa: N802 - a type, spelt like one
-    """A backend name: one of the built-in ones, or one registered (``register_*``) in the
+    """A backend name: one of the built-in ones, or one registered (``<KIND>.register``) in the
     registry module ``sdg_factory.backends.<kind>.base`` when that module is already imported
     (a plugin or a test registers its own; nothing is imported here)."""
 
@@ -328,14 +328,14 @@ class ReferenceObject(Section):
 
 
 class SceneImage(BaseModel):
-    model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by build_text_to_image
+    model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by TEXT_TO_IMAGE.build_from
     backend: TextToImageBackend = "procedural"
     width: Positive = 2048
     height: Positive = 1152
 
 
 class ScenePrompts(BaseModel):
-    model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by build_text_generator
+    model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by TEXT_GENERATORS.build_from
     backend: PromptBackend = "template"
     recent_history: Count = 20
     max_attempts: Positive = 4

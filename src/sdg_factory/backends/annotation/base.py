@@ -23,9 +23,6 @@ ANNOTATORS: Registry[Annotator] = Registry("annotation", {
     "persam_sam2": "sdg_factory.backends.annotation.persam_sam2:PerSamSam2Annotator",
 }, parameter="annotation.backend", section="annotation", passed_by_builder=("reference_image", "reference_mask"))
 
-#: Class decorator: make a plugin's (or a test's) annotator buildable by name.
-register_annotator = ANNOTATORS.register
-
 
 def annotator_options(config: dict[str, Any], section: str = "annotation") -> tuple[str, dict[str, Any]]:
     """``(backend, constructor keyword arguments)`` from an annotation section, checked.

@@ -8,6 +8,7 @@ anomaly maps (anomalib models come through pyimgano's ``vision_anomalib_checkpoi
 """
 
 from sdg_factory.backends.anomaly_detection.base import (
+    ANOMALY_DETECTORS,
     AnomalyDetector,
     as_rgb,
     build_anomaly_detector,
@@ -16,9 +17,8 @@ from sdg_factory.backends.anomaly_detection.base import (
     image_score,
     needs_fit,
     needs_golden,
-    register_anomaly_detector,
     state_digest,
 )
 
-__all__ = ["AnomalyDetector", "as_rgb", "build_anomaly_detector", "detector_from_state", "detector_state",
-           "image_score", "needs_fit", "needs_golden", "register_anomaly_detector", "state_digest"]
+__all__ = ["ANOMALY_DETECTORS", "AnomalyDetector", "as_rgb", "build_anomaly_detector", "detector_from_state",
+           "detector_state", "image_score", "needs_fit", "needs_golden", "state_digest"]

@@ -32,9 +32,6 @@ ANOMALY_DETECTORS: Registry[AnomalyDetector] = Registry("anomaly-detection", {
     "pyimgano": "sdg_factory.backends.anomaly_detection.pyimgano_adapter:PyImgAnoDetector",
 }, parameter="anomaly_detection.detector.backend", section="anomaly_detection.detector.{name}")
 
-#: Class/factory decorator: make a backend buildable as ``{"backend": name, ...}``.
-register_anomaly_detector = ANOMALY_DETECTORS.register
-
 
 def build_anomaly_detector(config: dict[str, Any]) -> AnomalyDetector:
     """Build the backend named by ``config['backend']`` (default ``patch_stats``) with the rest.

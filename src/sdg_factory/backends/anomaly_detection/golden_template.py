@@ -15,23 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.imaging.golden_template import golden_template_map
+from sdg_factory.imaging.golden_template import GoldenTemplateSettings, golden_template_map
 
 ALGORITHM_VERSION = 1
 
 
 @dataclass
-class GoldenTemplateDetector:
-    max_shift_px: float = 4.0
-    max_rotation_deg: float = 1.0
-    rotation_step_deg: float = 0.5
-    jitter_px: int = 2
-    photometric: bool = True
-    smooth_sigma: float = 0.0
-    map_sigma: float = 0.0
-    border_px: int = 1
-    recover_extent: bool = True
-    ecc_max_side: int | None = 320
+class GoldenTemplateDetector(GoldenTemplateSettings):
+    """Its settings are :class:`~sdg_factory.imaging.golden_template.GoldenTemplateSettings`."""
+
     name: str = field(default="golden_template", init=False)
     needs_fit: bool = field(default=False, init=False)
     needs_golden: bool = field(default=True, init=False)
@@ -50,7 +42,7 @@ class GoldenTemplateDetector:
         return [self.anomaly_map(im, g) for im, g in zip(images, goldens, strict=False)]
 
     def anomaly_map(self, image: np.ndarray, golden: np.ndarray) -> np.ndarray:
-        return golden_template_map(image, golden, **self.settings())[0]
+        return golden_template_map(image, golden, GoldenTemplateSettings(**self.settings()))[0]
 
     def settings(self) -> dict[str, Any]:
         return {"max_shift_px": float(self.max_shift_px), "max_rotation_deg": float(self.max_rotation_deg),

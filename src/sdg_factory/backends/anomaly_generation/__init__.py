@@ -6,17 +6,10 @@ loop for the diffusers backend is :mod:`.finetune`.
 """
 
 from sdg_factory.backends.anomaly_generation.base import (
+    ANOMALY_GENERATORS,
     AnomalyGenerationError,
     AnomalyGenerator,
     AnomalyRequest,
-    build_anomaly_generator,
-    register_anomaly_generator,
 )
 
-__all__ = [
-    "AnomalyGenerationError",
-    "AnomalyGenerator",
-    "AnomalyRequest",
-    "build_anomaly_generator",
-    "register_anomaly_generator",
-]
+__all__ = ["ANOMALY_GENERATORS", "AnomalyGenerationError", "AnomalyGenerator", "AnomalyRequest"]

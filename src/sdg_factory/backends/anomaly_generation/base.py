@@ -9,7 +9,7 @@ image bit for bit: the placement mask *is* the label mask.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,17 +45,6 @@ ANOMALY_GENERATORS: Registry[AnomalyGenerator] = Registry("anomaly-generation", 
     "procedural": "sdg_factory.backends.anomaly_generation.procedural:ProceduralAnomalyGenerator",
     "diffusers": "sdg_factory.backends.anomaly_generation.diffusers_inpaint:DiffusersInpaintGenerator",
 }, parameter="texture_defect_day0.backend", section="texture_defect_day0.{name}", passed_by_builder=("checkpoint",))
-
-#: Class decorator: make a plugin's (or a test's) generator buildable by name.
-register_anomaly_generator = ANOMALY_GENERATORS.register
-
-
-def build_anomaly_generator(backend: str, options: dict[str, Any] | None = None,
-                            checkpoint: Any = None) -> AnomalyGenerator:
-    """The backend named ``backend`` (``procedural`` | ``diffusers`` | a registered name), built
-    from its own section ``options`` (``texture_defect_day0.<backend>``, keys checked) and,
-    for model backends, the checkpoint folder it loads."""
-    return ANOMALY_GENERATORS.build(backend, options, checkpoint=checkpoint)
 
 
 def finish(request: AnomalyRequest, painted: np.ndarray) -> np.ndarray:

@@ -2,18 +2,18 @@
 
 from sdg_factory.backends.image_edit.base import (
     EDIT_TASKS,
+    IMAGE_EDITORS,
     EditRequest,
     ImageEditError,
     ImageEditor,
     build_image_editor,
-    register_image_editor,
 )
 
 __all__ = [
     "EDIT_TASKS",
+    "IMAGE_EDITORS",
     "EditRequest",
     "ImageEditError",
     "ImageEditor",
     "build_image_editor",
-    "register_image_editor",
 ]

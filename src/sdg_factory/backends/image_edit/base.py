@@ -65,11 +65,8 @@ IMAGE_EDITORS: Registry[ImageEditor] = Registry("image-edit", {
     "diffusers": "sdg_factory.backends.image_edit.diffusers_local:DiffusersImageEditor",
 }, parameter="backend", section="image edit {name}", default="classical")
 
-#: Class decorator: make a plugin's (or a test's) backend buildable by ``backend: <name>``.
-register_image_editor = IMAGE_EDITORS.register
-
 
 def build_image_editor(config: dict[str, Any]) -> ImageEditor:
-    """Build ``config['backend']`` (default ``classical``) from the rest of ``config`` (flat, or
-    in a sub-section named after the backend), its keys checked."""
+    """``IMAGE_EDITORS.build_from(config)``: left for ``pcba_restyle/nodes.py`` only, until it builds
+    through the registry like every other caller (then this goes)."""
     return IMAGE_EDITORS.build_from(config)

@@ -19,7 +19,7 @@ import numpy as np
 
 from sdg_factory.backends.accelerator import ModelCache, best_device, on_device, torch_dtype
 from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError
-from sdg_factory.backends.image_edit.sizing import back_to_crop, model_size, to_model_size
+from sdg_factory.backends.image_edit.sizing import ModelSizedEditor, back_to_crop, to_model_size
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def unload_pipelines() -> int:
     return PIPELINES.unload()
 
 
-class DiffusersImageEditor:
+class DiffusersImageEditor(ModelSizedEditor):
     """Edits with a local diffusers image-edit pipeline.
 
     ``guidance`` goes to the call argument named by ``guidance_arg`` (``true_cfg_scale`` for
@@ -82,20 +82,16 @@ class DiffusersImageEditor:
         steps: int = 40,
         guidance: float | None = 4.0,
         guidance_arg: str = "true_cfg_scale",
-        min_side: int = 512,
-        max_side: int = 1024,
-        multiple_of: int = 16,
         call_kwargs: dict | None = None,
-        model: str = "",
+        **shared: Any,
     ) -> None:
         if not model_path:
             raise ValueError("the diffusers image-edit backend needs 'model_path' (a local model folder)")
+        super().__init__(**shared)
         self.model_path = str(model_path)
-        self.model = model
         self.load = {"pipeline_class": pipeline_class, "device": device, "dtype": dtype,
                      "cpu_offload": cpu_offload}
         self.steps, self.guidance, self.guidance_arg = steps, guidance, guidance_arg
-        self.sizing = {"min_side": min_side, "max_side": max_side, "multiple_of": multiple_of}
         self.call_kwargs = dict(call_kwargs or {})
 
     @property
@@ -111,7 +107,7 @@ class DiffusersImageEditor:
 
         pipe = self.pipeline
         rgb = np.ascontiguousarray(np.asarray(request.image)[..., :3])
-        width, height = model_size(rgb.shape[1], rgb.shape[0], **self.sizing)
+        width, height = self.model_size(rgb)
         device = pipe._execution_device if hasattr(pipe, "_execution_device") else "cpu"
         generator = torch.Generator(device="cpu" if str(device) == "mps" else device)
         generator.manual_seed(int(request.seed))

@@ -45,9 +45,9 @@ from sdg_factory.backends.http import (
 )
 from sdg_factory.backends.image_edit.base import EditRequest, ImageEditError
 from sdg_factory.backends.image_edit.sizing import (
+    ModelSizedEditor,
     answer_size_problem,
     back_to_crop,
-    model_size,
     parse_size,
     to_model_size,
 )
@@ -128,7 +128,7 @@ def _dig(body: Any, *path: Any) -> Any:
     return node
 
 
-class _HttpImageEditor:
+class _HttpImageEditor(ModelSizedEditor):
     """What the three HTTP routes share: the client, sizing, health check, error mapping."""
 
     name = "http"
@@ -137,7 +137,6 @@ class _HttpImageEditor:
     def __init__(
         self,
         endpoint: str,
-        model: str = "",
         api_key: str | None = None,
         api_key_env: str | None = None,
         timeout_s: float = 120.0,
@@ -147,13 +146,11 @@ class _HttpImageEditor:
         max_retries: int = 3,
         backoff_s: float = 2.0,
         max_backoff_s: float = 30.0,
-        min_side: int = 512,
-        max_side: int = 1024,
-        multiple_of: int = 16,
         steps: int | None = None,
         guidance: float | None = None,
         extra_body: dict | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        **shared: Any,
     ) -> None:
         if not endpoint or not str(endpoint).startswith(("http://", "https://")):
             raise ValueError(
@@ -161,13 +158,12 @@ class _HttpImageEditor:
                 f"http://host:8000/v1, got {redact_url(endpoint) if endpoint else endpoint!r}"
             )
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
+        super().__init__(**shared)
         self.endpoint = str(endpoint).rstrip("/")
-        self.model = model
         self.client = HttpClient(self._base_url(self.endpoint), api_key=key, timeout_s=timeout_s,
                                  max_retries=max_retries, backoff_s=backoff_s,
                                  max_backoff_s=max_backoff_s, sleep=sleep, max_body_bytes=max_body_bytes,
                                  max_image_pixels=max_image_pixels, allowed_hosts=tuple(allowed_hosts or ()))
-        self.sizing = {"min_side": min_side, "max_side": max_side, "multiple_of": multiple_of}
         self.steps, self.guidance = steps, guidance
         self.extra_body = dict(extra_body or {})
 
@@ -187,7 +183,7 @@ class _HttpImageEditor:
 
     def edit(self, request: EditRequest) -> np.ndarray:
         rgb = np.ascontiguousarray(np.asarray(request.image)[..., :3])
-        size = model_size(rgb.shape[1], rgb.shape[0], **self.sizing)
+        size = self.model_size(rgb)
         images = [to_model_size(rgb, size)]
         if request.background is not None:
             images.append(to_model_size(np.ascontiguousarray(request.background[..., :3]), size))

@@ -21,6 +21,20 @@ def model_size(width: int, height: int, min_side: int = 512, max_side: int = 102
     return (max(m, int(round(width * scale / m)) * m), max(m, int(round(height * scale / m)) * m))
 
 
+class ModelSizedEditor:
+    """What every model-backed editor (HTTP routes, diffusers) takes alike: the ``model`` it names
+    and the size it sends an image at (:func:`model_size`'s ``min_side``, ``max_side``,
+    ``multiple_of``). A backend's ``__init__`` passes these keys on (``**shared``)."""
+
+    def __init__(self, model: str = "", min_side: int = 512, max_side: int = 1024, multiple_of: int = 16) -> None:
+        self.model = model
+        self.sizing = {"min_side": min_side, "max_side": max_side, "multiple_of": multiple_of}
+
+    def model_size(self, image: np.ndarray) -> tuple[int, int]:
+        """The ``(width, height)`` ``image`` is sent at."""
+        return model_size(image.shape[1], image.shape[0], **self.sizing)
+
+
 def to_model_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize to ``size`` (cubic when enlarging, area when shrinking)."""
     if (image.shape[1], image.shape[0]) == tuple(size):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -28,12 +28,3 @@ PERSPECTIVE_GENERATORS: Registry[PerspectiveGenerator] = Registry("perspective",
     "qwen_multicamera": "sdg_factory.backends.perspectives.qwen_multicamera:QwenMultiCamera",
     "zero123": "sdg_factory.backends.perspectives.zero123:Zero123PlusPlus",
 }, parameter="perspective_generator", section="perspectives.{name}")
-
-#: Class decorator: make a plugin's (or a test's) generator buildable by name.
-register_perspective_generator = PERSPECTIVE_GENERATORS.register
-
-
-def build_perspective_generator(name: str, config: dict[str, Any] | None = None) -> PerspectiveGenerator:
-    """Build backend ``name`` (the ``perspective_generator`` parameter) from its own section
-    (``perspectives.<name>``), its keys checked."""
-    return PERSPECTIVE_GENERATORS.build(name, config)

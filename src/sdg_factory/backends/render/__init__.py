@@ -6,10 +6,10 @@ through the Replicator render folder, whatever the backend.
 """
 
 from sdg_factory.backends.render.base import (
+    RENDER_BACKENDS,
     RenderBackend,
     build_render_backend,
     chosen_render_settings,
-    register_render_backend,
 )
 
-__all__ = ["RenderBackend", "build_render_backend", "chosen_render_settings", "register_render_backend"]
+__all__ = ["RENDER_BACKENDS", "RenderBackend", "build_render_backend", "chosen_render_settings"]

@@ -32,9 +32,6 @@ RENDER_BACKENDS: Registry[RenderBackend] = Registry("render", {
     "blender": "sdg_factory.backends.render.blender:BlenderBackend",
 }, parameter="render_backend", section="pcba_render")
 
-#: Class decorator: make a plugin's (or a test's) backend buildable by ``render_backend=<name>``.
-register_render_backend = RENDER_BACKENDS.register
-
 
 def build_render_backend(name: str, settings: dict[str, Any] | None = None) -> RenderBackend:
     """The backend ``name`` built from its own section of ``settings`` (``pcba_render``):

@@ -1,9 +1,5 @@
 """Text / prompt LLM backends (template grammars live with the pipeline that owns them)."""
 
-from sdg_factory.backends.text.base import (
-    TextGenerator,
-    build_text_generator,
-    register_text_generator,
-)
+from sdg_factory.backends.text.base import TEXT_GENERATORS, TextGenerator
 
-__all__ = ["TextGenerator", "build_text_generator", "register_text_generator"]
+__all__ = ["TEXT_GENERATORS", "TextGenerator"]

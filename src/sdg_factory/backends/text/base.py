@@ -7,7 +7,7 @@ belong to each pipeline (scene prompts, archetype prompts), built by that pipeli
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from sdg_factory.backends.registry import Registry
 
@@ -27,12 +27,3 @@ TEXT_GENERATORS: Registry[TextGenerator] = Registry("text", {
     "openai_chat": "sdg_factory.backends.text.openai_chat:OpenAIChat",
     "transformers": "sdg_factory.backends.text.transformers_local:TransformersChat",
 }, parameter="prompts.backend", section="prompts.{name}")
-
-#: Class decorator: make a plugin's (or a test's) text backend buildable by ``backend: <name>``.
-register_text_generator = TEXT_GENERATORS.register
-
-
-def build_text_generator(config: dict[str, Any], section: str | None = None) -> TextGenerator:
-    """Build ``config['backend']`` (``openai_chat`` or ``transformers``) from the rest of
-    ``config``; a key its constructor does not take is an error naming it and ``section``."""
-    return TEXT_GENERATORS.build_from(config, None, section=section)

@@ -5,18 +5,6 @@ text-to-image pipeline class — FLUX, SDXL — from a local folder), ``openai_i
 (``POST /images/generations``) and ``gemini`` (``generateContent`` REST, 16:9, 2K).
 """
 
-from sdg_factory.backends.text_to_image.base import (
-    TextToImage,
-    TextToImageError,
-    TextToImageRequest,
-    build_text_to_image,
-    register_text_to_image,
-)
+from sdg_factory.backends.text_to_image.base import TEXT_TO_IMAGE, TextToImage, TextToImageError, TextToImageRequest
 
-__all__ = [
-    "TextToImage",
-    "TextToImageError",
-    "TextToImageRequest",
-    "build_text_to_image",
-    "register_text_to_image",
-]
+__all__ = ["TEXT_TO_IMAGE", "TextToImage", "TextToImageError", "TextToImageRequest"]

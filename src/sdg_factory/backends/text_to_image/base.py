@@ -44,15 +44,6 @@ TEXT_TO_IMAGE: Registry[TextToImage] = Registry("text-to-image", {
     "gemini": "sdg_factory.backends.text_to_image.gemini:GeminiImages",
 }, parameter="scene_generation.image.backend", section="scene_generation.image", default="procedural")
 
-#: Class decorator: make a plugin's (or a test's) backend buildable by ``backend: <name>``.
-register_text_to_image = TEXT_TO_IMAGE.register
-
-
-def build_text_to_image(config: dict[str, Any]) -> TextToImage:
-    """Build ``config['backend']`` (default ``procedural``) from the rest of ``config`` (flat, or
-    in a sub-section named after the backend), its keys checked."""
-    return TEXT_TO_IMAGE.build_from(config)
-
 
 def as_rgb_uint8(image: Any, source: str) -> np.ndarray:
     """Normalise a backend's output (PIL image, float or uint8 array, RGBA) to RGB ``uint8``."""

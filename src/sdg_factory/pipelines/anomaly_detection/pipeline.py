@@ -1,30 +1,26 @@
 """``anomaly_detection``: split good ROIs → fit per material (saved) → anomaly maps → image scores."""
 
-from kedro.pipeline import Node, Pipeline
+from kedro.pipeline import Pipeline
 
-from sdg_factory.pipelines.anomaly_detection.nodes import (
-    fit_detectors,
-    image_scores,
-    map_defect_images,
-    map_held_out_rois,
-    split_good_rois,
-)
+from sdg_factory.pipelines.anomaly_detection import nodes
+from sdg_factory.pipelines.graph import group, step
 
 #: one kedro-viz group (and one ``recompute=defects``) for anomaly_detection, defects_export, defects_infer
 NS = "defects"
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline([
-        Node(split_good_rois, ["augmented_crops", "anomaly_labels", "params:anomaly_detection", "params:seed"],
-             "defects.detector_split", name="split_good_rois", namespace=NS),
-        Node(fit_detectors, ["augmented_crops", "defects.detector_split", "params:anomaly_detection.detector"],
-             "defects.detector_models", name="fit_detectors", namespace=NS),
-        Node(map_defect_images, ["defects.detector_models", "anomaly_images", "augmented_crops",
-                                 "defects.detector_split"], "defects.anomaly_maps_defect",
-             name="map_defect_images", namespace=NS),
-        Node(map_held_out_rois, ["defects.detector_models", "augmented_crops", "defects.detector_split"],
-             "defects.anomaly_maps_good", name="map_held_out_rois", namespace=NS),
-        Node(image_scores, ["defects.anomaly_maps_defect", "defects.anomaly_maps_good", "params:anomaly_detection"],
-             "defects.image_scores", name="image_scores", namespace=NS),
+    return group(NS, [
+        step(nodes.split_good_rois, ["augmented_crops", "anomaly_labels", "params:anomaly_detection", "params:seed"],
+             "defects.detector_split"),
+        step(nodes.fit_detectors, ["augmented_crops", "defects.detector_split", "params:anomaly_detection.detector"],
+             "defects.detector_models"),
+        step(nodes.map_defect_images,
+             ["defects.detector_models", "anomaly_images", "augmented_crops", "defects.detector_split"],
+             "defects.anomaly_maps_defect"),
+        step(nodes.map_held_out_rois, ["defects.detector_models", "augmented_crops", "defects.detector_split"],
+             "defects.anomaly_maps_good"),
+        step(nodes.image_scores,
+             ["defects.anomaly_maps_defect", "defects.anomaly_maps_good", "params:anomaly_detection"],
+             "defects.image_scores"),
     ])

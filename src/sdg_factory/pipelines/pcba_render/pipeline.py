@@ -1,20 +1,22 @@
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Pipeline
 
-from sdg_factory.pipelines.pcba_render.nodes import render_scan_grid, resolve_render_cookbooks
+from sdg_factory.pipelines.graph import group, step
+from sdg_factory.pipelines.pcba_render import nodes
 
-#: these nodes are one group in kedro-viz and one `--namespaces` name (docs/architecture.md)
 NS = "pcba.render"
+
+#: what resolving a cookbook reads (the render cookbooks here, the crop cookbook in pcba_crop)
+COOKBOOK_INPUTS = ["pcb_cookbooks", "params:board", "params:scene_filename", "params:dig_url_root",
+                   "params:run_name", "params:crop_max_emit"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline([
-        node(resolve_render_cookbooks,
-             ["pcb_cookbooks", "params:board", "params:scene_filename", "params:dig_url_root",
-              "params:run_name", "params:crop_max_emit"],
-             ["pcba_target_resolved", "day0_image_resolved"], name="resolve_render_cookbooks", namespace=NS),
-        node(render_scan_grid,
+    """board USD + cookbooks → resolved cookbooks → the scan grid rendered as a Replicator folder."""
+    return group(NS, [
+        step(nodes.resolve_render_cookbooks, COOKBOOK_INPUTS, ["pcba_target_resolved", "day0_image_resolved"]),
+        step(nodes.render_scan_grid,
              ["pcb_usd_assets", "pcba_target_resolved", "day0_image_resolved", "params:board",
               "params:render_patches", "params:seed", "params:render_dir", "params:render_backend",
               "params:pcba_render"],
-             ["render_cells", "render_metadata"], name="render_scan_grid", namespace=NS),
+             ["render_cells", "render_metadata"]),
     ])

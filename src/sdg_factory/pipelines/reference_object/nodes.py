@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from sdg_factory.backends.image_edit import EditRequest, build_image_editor
+from sdg_factory.backends.image_edit import IMAGE_EDITORS, EditRequest
 from sdg_factory.datasets.yolo import YoloItems
 from sdg_factory.imaging import cv_augment
 from sdg_factory.imaging.masks import mask_iou
@@ -48,7 +48,7 @@ def _with_retries(fn, max_retries: int, what: str):
 def _edit(editor_config: dict, request: EditRequest) -> tuple[np.ndarray, dict]:
     outputs: dict = {}
     request.options = {**request.options, "outputs": outputs}
-    image = build_image_editor(editor_config).edit(request)
+    image = IMAGE_EDITORS.build_from(editor_config).edit(request)
     return np.asarray(image), outputs
 
 
@@ -104,9 +104,9 @@ def white_background(input_image: np.ndarray, reference_mask: np.ndarray, params
 
 def _perspective_item(backend: str, backend_config: dict, view, index: int, image: np.ndarray,
                       seed: int, max_retries: int) -> dict:
-    from sdg_factory.backends.perspectives import build_perspective_generator
+    from sdg_factory.backends.perspectives import PERSPECTIVE_GENERATORS
 
-    generator = build_perspective_generator(backend, backend_config)
+    generator = PERSPECTIVE_GENERATORS.build(backend, backend_config)
     mask = segment_on_white(image)
     rgb = _with_retries(lambda: generator.generate(image, mask, view, index, seed), max_retries,
                         f"perspective {view.name(index)}")
@@ -115,13 +115,13 @@ def _perspective_item(backend: str, backend_config: dict, view, index: int, imag
 
 def generate_perspectives(white_image: np.ndarray, params: dict, seed: int) -> dict[str, Any]:
     """Step 2: the object from several camera poses, each with its mask (``masks/``)."""
-    from sdg_factory.backends.perspectives import build_perspective_generator
+    from sdg_factory.backends.perspectives import PERSPECTIVE_GENERATORS
     from sdg_factory.imaging.views import parse_views
 
     backend = params["perspective_generator"]
     cfg = params["perspectives"]
     backend_config = dict(cfg.get(backend) or {})
-    generator = build_perspective_generator(backend, backend_config)
+    generator = PERSPECTIVE_GENERATORS.build(backend, backend_config)
     views = generator.views(parse_views(cfg["views"]))
 
     def view_seed(i: int, view) -> int:  # zero123 renders all views in one seeded call
@@ -148,10 +148,9 @@ def generate_scene_prompts(project_info: str, system_prompt: str, params: dict, 
         prompts = template_prompts(project_info or "", params["object_name"], count,
                                    item_rng(seed, "03_prompts"), source="project_info_file")
     else:
-        from sdg_factory.backends.text import build_text_generator
+        from sdg_factory.backends.text import TEXT_GENERATORS
 
-        generator = build_text_generator({"backend": cfg["backend"], **(cfg.get(cfg["backend"]) or {})},
-                                         section=f"prompts.{cfg['backend']}")
+        generator = TEXT_GENERATORS.build(cfg["backend"], cfg.get(cfg["backend"]))  # section prompts.<backend>
         generator.health_check()
         prompts = llm_prompts(generator, system_prompt or "", project_info or "", params["object_name"], count,
                               item_seed(seed, "03_prompts") % 2**31, params["max_retries"])
@@ -186,7 +185,7 @@ def generate_scene_dataset(perspectives: dict, prompts: dict, background_scenes:
     """
     cfg = params["scene"]
     editor_config = cfg["editor"]
-    build_image_editor(editor_config).health_check()
+    IMAGE_EDITORS.build_from(editor_config).health_check()
     views = sorted(perspectives)
     prompt_ids = sorted(prompts)
     backgrounds = sorted(background_scenes or {})
@@ -232,7 +231,7 @@ def qwen_augment(scene_dataset: dict, augmentation_prompts: str, params: dict, s
     if not prompts:
         raise ValueError("predefined_prompts_file has no prompts (one per line; '#' starts a comment)")
     editor_config = params["augmentation"]["editor"]
-    build_image_editor(editor_config).health_check()
+    IMAGE_EDITORS.build_from(editor_config).health_check()
     savers, items = {}, []
     for stem in sorted(scene_dataset):
         for k in range(int(params["qwen_augmentation_count"])):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
-from sdg_factory.backends.text_to_image import TextToImageRequest, build_text_to_image
+from sdg_factory.backends.text_to_image import TEXT_TO_IMAGE, TextToImageRequest
 from sdg_factory.paths import UnsafeNameError, check_segment
 from sdg_factory.pipelines.scene_generation.planning import (
     archetype_counts,
@@ -128,7 +128,7 @@ def generate_scene_image(image_config: dict, scene: dict) -> Any:
     """Generate one scene image (module-level so process executors can pickle it)."""
     config = dict(image_config)
     width, height = int(config.pop("width", 2048)), int(config.pop("height", 1152))
-    backend = build_text_to_image(config)
+    backend = TEXT_TO_IMAGE.build_from(config)
     request = TextToImageRequest(
         prompt=scene["prompt"], seed=int(scene["seed"]), width=width, height=height,
         negative_prompt=scene.get("negative_prompt", ""),
@@ -144,7 +144,7 @@ def generate_images(prompts: list[dict], scene_generation: dict) -> dict[str, An
         logger.info("dry run: %d prompt(s) written, no images generated", len(prompts))
         return {}
     image_config = dict(settings.image)
-    build_text_to_image({k: v for k, v in image_config.items() if k not in ("width", "height")}).health_check()
+    TEXT_TO_IMAGE.build_from({k: v for k, v in image_config.items() if k not in ("width", "height")}).health_check()
     return {scene["scene_id"]: partial(generate_scene_image, image_config, scene) for scene in prompts}
 
 

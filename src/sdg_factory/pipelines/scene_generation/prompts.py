@@ -167,12 +167,12 @@ class PromptWriter:
         self.max_attempts = int(self.config.get("max_attempts", 4))
         self.generator = None
         if self.backend != "template":
-            from sdg_factory.backends.text import build_text_generator
+            from sdg_factory.backends.text import TEXT_GENERATORS
 
             llm = {k: v for k, v in self.config.items()
                    if k not in ("style", "max_attempts", "recent_history", "max_tokens", "temperature",
                                 "negative_prompt")}
-            self.generator = build_text_generator(llm)
+            self.generator = TEXT_GENERATORS.build_from(llm)
 
     def health_check(self) -> None:
         if self.generator is not None:

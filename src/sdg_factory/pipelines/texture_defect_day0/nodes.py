@@ -242,10 +242,10 @@ def anomaly_mask(item: AnomalyItem, load_cad, load_submask, labels: dict) -> np.
 def anomaly_image(item: AnomalyItem, load_clean, load_cad, load_submask, labels: dict, backend: str,
                   options: dict, checkpoint: Any, prompt: str, negative_prompt: str) -> np.ndarray:
     """The defective ROI (RGB): the backend paints the defect inside the placement mask."""
-    from sdg_factory.backends.anomaly_generation import AnomalyRequest, build_anomaly_generator
+    from sdg_factory.backends.anomaly_generation import ANOMALY_GENERATORS, AnomalyRequest
 
     mask, regions = _placement(item, load_cad, load_submask, labels)
-    generator = build_anomaly_generator(backend, options, checkpoint)
+    generator = ANOMALY_GENERATORS.build(backend, options, checkpoint=checkpoint)
     request = AnomalyRequest(_clean_rgb(load_clean()), mask, item.defect_type, item.material, regions,
                              item_seed(item.seed, "paint"), prompt, negative_prompt)
     return generator.generate(request)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import partial, update_wrapper
 
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Node, Pipeline
 
 from sdg_factory.pipelines import good_image
+from sdg_factory.pipelines.graph import group, step
 from sdg_factory.pipelines.texture_defect_day0.nodes import generate_anomalies, preflight_urls, stage_anomalygen_inputs
 
 STAGING = ["anomaly_staging_images", "anomaly_staging_cad_masks", "anomaly_staging_submasks",
@@ -24,29 +25,28 @@ CLEAN_CROPS = "augmented_crops"
 NS = "anomalygen"
 
 
-def preflight_node(mode: str, checkpoint: str):
-    func = update_wrapper(partial(preflight_urls, mode=mode), preflight_urls)
-    return node(func, ["pcb_usd_assets", "pcb_raw_defect_spec_files", "pcb_raw_submasks", checkpoint,
+def preflight_node(mode: str, checkpoint: str) -> Node:
+    func = update_wrapper(partial(preflight_urls, mode=mode), preflight_urls)  # named preflight_urls
+    return step(func, ["pcb_usd_assets", "pcb_raw_defect_spec_files", "pcb_raw_submasks", checkpoint,
                        "params:anomaly_types_json", "params:texture_defect_day0", "params:board",
                        "params:dig_url_root"],
-                "anomaly_preflight", name="preflight_urls", namespace=NS)
+                "anomaly_preflight")
 
 
-def staging_node():
-    return node(stage_anomalygen_inputs,
-                ["anomaly_preflight", CLEAN_CROPS, "roi_crops", "pcb_raw_submasks", "crop_semantic_labels"],
-                STAGING, name="stage_anomalygen_inputs", namespace=NS)
+def staging_node() -> Node:
+    return step(stage_anomalygen_inputs,
+                ["anomaly_preflight", CLEAN_CROPS, "roi_crops", "pcb_raw_submasks", "crop_semantic_labels"], STAGING)
 
 
-def inference_node(checkpoint: str, backend_param: str):
-    return node(generate_anomalies, STAGING[:4] + [STAGING[4], checkpoint, "params:texture_defect_day0",
+def inference_node(checkpoint: str, backend_param: str) -> Node:
+    return step(generate_anomalies, STAGING[:4] + [STAGING[4], checkpoint, "params:texture_defect_day0",
                                                    backend_param, "params:seed"],
-                OUTPUTS, name="generate_anomalies", namespace=NS)
+                OUTPUTS)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """good_image (render, crop, restyle) + preflight → stage → anomaly inference (labels inline)."""
-    return good_image.create_pipeline() + Pipeline([
+    return good_image.create_pipeline() + group(NS, [
         preflight_node("passthrough", "anomaly_checkpoint"),
         staging_node(),
         inference_node("anomaly_checkpoint", "params:texture_defect_day0.backend"),

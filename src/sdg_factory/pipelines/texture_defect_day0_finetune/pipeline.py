@@ -3,9 +3,10 @@ finetune-job → anomaly-infer."""
 
 from __future__ import annotations
 
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Pipeline
 
 from sdg_factory.pipelines import good_image
+from sdg_factory.pipelines.graph import group, step
 from sdg_factory.pipelines.texture_defect_day0.pipeline import (
     NS,
     STAGING,
@@ -17,13 +18,13 @@ from sdg_factory.pipelines.texture_defect_day0_finetune.nodes import finetune_an
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return good_image.create_pipeline() + Pipeline([
+    return good_image.create_pipeline() + group(NS, [
         preflight_node("finetune", "anomaly_pretrained_model"),
         staging_node(),
-        node(prepare_finetune_sets, STAGING + ["params:texture_defect_day0", "params:seed"],
-             ["finetune_train", "finetune_validation"], name="prepare_finetune_sets", namespace=NS),
-        node(finetune_anomalygen, ["finetune_train", "finetune_validation", "anomaly_pretrained_model"] + STAGING[:3]
+        step(prepare_finetune_sets, STAGING + ["params:texture_defect_day0", "params:seed"],
+             ["finetune_train", "finetune_validation"]),
+        step(finetune_anomalygen, ["finetune_train", "finetune_validation", "anomaly_pretrained_model"] + STAGING[:3]
              + [STAGING[4], "params:texture_defect_day0", "params:seed"],
-             ["finetune_checkpoint", "finetune_metrics"], name="finetune_anomalygen", namespace=NS),
+             ["finetune_checkpoint", "finetune_metrics"]),
         inference_node("finetune_checkpoint", "params:texture_defect_day0.finetune.inference_backend"),
     ])
