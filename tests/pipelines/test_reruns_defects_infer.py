@@ -71,7 +71,8 @@ def counted(monkeypatch) -> dict[str, int]:
             return func(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(nodes, "build_anomaly_detector", counting("built", nodes.build_anomaly_detector))
+    build = nodes.detectors.build_anomaly_detector
+    monkeypatch.setattr(nodes.detectors, "build_anomaly_detector", counting("built", build))
     monkeypatch.setattr(nodes, "fit_on_good", counting("fitted", nodes.fit_on_good))
     monkeypatch.setattr(nodes, "map_of", counting("maps", nodes.map_of))
     return calls
