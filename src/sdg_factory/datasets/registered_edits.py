@@ -8,11 +8,18 @@ executor's workers, so registration runs in the pool tasks). Per partition ``<MA
 
 An edit that was rejected (or whose registration failed) writes only its record, then fails its
 partition with the reason, so the folder never holds an image off its ``cad_mask``. Read the
-records with a :class:`PartitionedDataset` of JSON files at ``<path>/.registration``::
+records with a :class:`PartitionedDataset` of JSON files at ``<path>/.registration``.
+
+``edits`` names the folder of the edits themselves (an
+:class:`~sdg_factory.datasets.EditedCropsDataset`, saved after this one): a task whose value
+holds an :class:`~sdg_factory.datasets.edited_crops.EditSlot` reads its edit back from there
+when that folder already holds it with the same fingerprint, and otherwise makes it and writes
+it there before registering it, so each edit is encoded once and never decoded again::
 
     augmented_crops:
       type: sdg_factory.datasets.RegisteredEditsDataset
       path: ${globals:dig_url_root}/runs/demo/augment/crop
+      edits: ${globals:dig_url_root}/runs/demo/augment/edited
       executor: {type: processes, max_workers: 2}
     restyle_registration_items:
       type: sdg_factory.datasets.PartitionedDataset
@@ -24,10 +31,14 @@ records with a :class:`PartitionedDataset` of JSON files at ``<path>/.registrati
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
+from sdg_factory.datasets.edited_crops import EditSlot
 from sdg_factory.datasets.image import ImageDataset
 from sdg_factory.datasets.partitioned import PartitionedDataset
+from sdg_factory.datasets.partitions import ItemLoader
+from sdg_factory.fingerprints.manifest import intact
 from sdg_factory.imaging.registration import RegisteredEdit, RegistrationError
 
 RECORDS_DIR = ".registration"
@@ -36,11 +47,14 @@ RECORDS_DIR = ".registration"
 class RegisteredEditsDataset(PartitionedDataset):
     """See the module docstring."""
 
-    def __init__(self, *, path: str, **kwargs: Any) -> None:
+    def __init__(self, *, path: str, edits: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("dataset", ImageDataset)
         kwargs.setdefault("filename_suffix", ".png")
         super().__init__(path=path, **kwargs)
         self._saving: set[str] = set()
+        self._edits = None if edits is None else PartitionedDataset(
+            path=edits, dataset=ImageDataset, filename_suffix=".png", progress=False,
+            credentials=kwargs.get("credentials"), fs_args=kwargs.get("fs_args"))
 
     def _record_file(self, pid: str) -> str:
         return f"{RECORDS_DIR}/{pid}.json"
@@ -65,10 +79,42 @@ class RegisteredEditsDataset(PartitionedDataset):
 
     def save(self, data: dict[str, Any]) -> None:
         self._saving = set(data) if isinstance(data, dict) else set()
+        slots = self._plan_edits(data) if isinstance(data, dict) and self._edits is not None else {}
         try:
             super().save(data)
         finally:
             self._saving = set()
+        if slots:  # what the edits folder (saved next) needs to know of the tasks that failed
+            self._manifest_cache = None
+            for failure in self._manifest_and_stats()[0].failed:
+                if failure.get("partition") in slots:
+                    slots[failure["partition"]].failed(failure.get("error") or "failed")
+
+    def _plan_edits(self, data: dict[str, Any]) -> dict[str, EditSlot]:
+        """Tell each task's edit whether ``edits`` already holds it (the same fingerprint, its
+        file intact: read it back) or not (make it and write it there)."""
+        binding, edits = self._binding, self._edits
+        edits._manifest_cache = None  # noqa: SLF001 - the edits folder as it is now
+        manifest, stats = edits._manifest_and_stats()  # noqa: SLF001
+        slots = {}
+        for pid, value in data.items():
+            slot = next((a for a in value.args if isinstance(a, EditSlot)), None) if isinstance(value, partial) else None
+            if slot is None:
+                continue
+            slots[pid] = slot
+            previous = manifest.items.get(pid) if manifest.trusted else None
+            rel = edits._files_of(pid)[0]  # noqa: SLF001
+            if binding is None:  # outside a Kedro run: an edit that exists is kept
+                current = rel in stats
+            else:
+                current = bool(not binding.forced and previous and intact(previous, stats)
+                               and previous.get("fingerprint") == binding.item_fingerprint(pid, slot))
+            if current:
+                slot.read_from(ItemLoader(edits, pid))
+            else:
+                slot.write_to(edits, pid, stats.get(rel))
+        edits._manifest_cache = None  # noqa: SLF001 - not carried to every task
+        return slots
 
     def _remove_stale(self, old, stats: dict, items: dict[str, dict]) -> int:
         # the record of an edit that failed in this save stays (beside no image): it says why
