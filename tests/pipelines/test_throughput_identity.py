@@ -313,3 +313,78 @@ def test_highlights_on_specular_pixels_only_render_the_same_scenes(monkeypatch):
         assert now.tobytes() == before.tobytes(), archetype
     assert sum(shiny) > 0 and min(shiny) < 256 * 144  # highlights were drawn, on some pixels only
 
+
+# --- the restyle and registration maths as they were: copies, and a search always run ----------
+def _reference_camera(rgb01, blur_sigma, noise_sigma, rng):
+    out = rgb01 * 255.0
+    if blur_sigma > 0:
+        out = cv2.GaussianBlur(out, (0, 0), sigmaX=blur_sigma, borderType=cv2.BORDER_REFLECT)
+    if noise_sigma > 0:
+        out = out + rng.standard_normal(out.shape, dtype=np.float32) * np.float32(noise_sigma)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _reference_transfer(rgb, target_mean, target_std, strength=1.0, max_std_ratio=2.5):
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    mean, std = (v.reshape(3).astype(np.float32) for v in cv2.meanStdDev(lab))
+    ratio = np.clip(np.asarray(target_std, np.float32) / np.maximum(std, 1e-3), 1.0 / max_std_ratio, max_std_ratio)
+    scale = 1.0 + strength * (ratio - 1.0)
+    shift = mean + strength * (np.asarray(target_mean, np.float32) - mean)
+    return np.clip(cv2.cvtColor((lab * scale + (shift - mean * scale)).astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+
+
+def _reference_tone_curve(rgb01, gamma=1.0, s_curve=0.0):
+    x = np.linspace(0.0, 1.0, 4096, dtype=np.float32) ** np.float32(gamma)
+    table = (1.0 - s_curve) * x + s_curve * (x * x * (3.0 - 2.0 * x))
+    index = (np.clip(rgb01, 0.0, 1.0) * np.float32(4095) + np.float32(0.5)).astype(np.int32)
+    return table.astype(np.float32)[index]
+
+
+def _reference_gradient_map(image, blur_sigma=1.0):
+    gray = cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = cv2.GaussianBlur(gray, (0, 0), blur_sigma)
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    mag = cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), max(blur_sigma, 0.5))
+    return ((mag - mag.mean()) / max(float(mag.std()), 1e-6)).astype(np.float32)
+
+
+def test_the_cheaper_restyle_and_registration_maths_give_the_same_bits(monkeypatch):
+    from sdg_factory.imaging import registration, restyle
+
+    style = {"lab_mean": [58.0, 4.0, 14.0], "noise_sigma": 1.5, "blur_sigma": 0.6}
+    rng = np.random.default_rng(7)
+    cases = [synthetic_roi(i, size=(72 + 8 * i, 96)).normal_img for i in range(4)]
+    cases += [cv2.GaussianBlur(rng.integers(0, 255, (90, 120, 4), dtype=np.uint8), (0, 0), 2) for _ in range(2)]
+    now, before = [], []
+    for k, image in enumerate(cases):
+        edit = restyle.restyle_image(image, style, seed=k)
+        if k % 3 == 1:  # an edit that moved the picture: the search runs and finds it
+            matrix = cv2.getRotationMatrix2D((40, 30), 0.8 * k, 1.0)
+            matrix[0, 2] += 2.0
+            edit = cv2.warpAffine(edit, matrix, edit.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+        if k == 5:  # a redrawn one: nothing aligns
+            edit = rng.integers(0, 255, edit.shape, dtype=np.uint8)
+        now.append((edit, *registration.register(edit[..., :3], image[..., :3], max_shift_px=8, max_rotation_deg=3.0)))
+    with monkeypatch.context() as patch:
+        for name, ref in (("camera", _reference_camera), ("transfer_colour_statistics", _reference_transfer),
+                          ("tone_curve", _reference_tone_curve)):
+            patch.setattr(restyle, name, ref)
+        patch.setattr(registration, "gradient_map", _reference_gradient_map)
+        patch.setattr(registration, "NCC_ROUNDING", np.inf)  # the search always runs
+        for k, image in enumerate(cases):
+            edit = restyle.restyle_image(image, style, seed=k)
+            if k % 3 == 1:
+                matrix = cv2.getRotationMatrix2D((40, 30), 0.8 * k, 1.0)
+                matrix[0, 2] += 2.0
+                edit = cv2.warpAffine(edit, matrix, edit.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+            if k == 5:
+                edit = now[5][0]
+            before.append((edit, *registration.register(edit[..., :3], image[..., :3], max_shift_px=8,
+                                                        max_rotation_deg=3.0)))
+    for (edit_now, aligned_now, found_now), (edit_before, aligned_before, found_before) in zip(now, before, strict=True):
+        assert edit_now.tobytes() == edit_before.tobytes()
+        assert aligned_now.tobytes() == aligned_before.tobytes() and found_now == found_before
+    methods = [found.method for _, _, found in now]
+    assert "identity" in methods and {"ecc", "coarse"} & set(methods)  # both the shortcut and the search
+    assert max(found.score_identity for _, _, found in now) > 0.991  # the shortcut was taken
