@@ -12,7 +12,7 @@ import yaml
 from benchmarks.pcba_fixture import ROOT, board_params, rendered_folder
 from benchmarks.report import best_of
 from sdg_factory.datasets import (
-    ImageDataset,
+    EditedCropsDataset,
     JSONDataset,
     JSONLinesDataset,
     PartitionedDataset,
@@ -20,10 +20,11 @@ from sdg_factory.datasets import (
     ReplicatorRenderFolderDataset,
     RoiCropDataset,
 )
+from sdg_factory.fingerprints import NodeFingerprint
 from sdg_factory.imaging.registration import register
 from sdg_factory.imaging.restyle import restyle_image
 from sdg_factory.pipelines.pcba_crop.nodes import crop_rois
-from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 
 
 def _crops(board: str) -> Path:
@@ -48,17 +49,23 @@ def run() -> dict:
         loaded = [roi() for roi in rois.values()]
 
         def stage():
+            # as a Kedro run saves augment_image_edit's outputs: fingerprints bound, augmented_crops first
             out = Path(tempfile.mkdtemp(prefix="sdg-restyle-"))
-            edited = PartitionedDataset(path=str(out / "edited"), dataset=ImageDataset, filename_suffix=".png",
-                                        executor={"type": "processes", "max_workers": 2}, progress=False)
-            edited.save(restyle_rois(rois, "classical", "", "", params, run_seed=1)[0])
-            aligned = RegisteredEditsDataset(path=str(out / "crop"), progress=False,
-                                             executor={"type": "processes", "max_workers": 2})
-            aligned.save(register_edits(edited.load(), rois, params["registration"]))
+            aligned, edits, _ = restyle_and_register_rois(rois, "classical", "", "", params, run_seed=1)
+            crops = RegisteredEditsDataset(path=str(out / "crop"), edits=str(out / "edited"), progress=False,
+                                           executor={"type": "processes", "max_workers": 2})
+            edited = EditedCropsDataset(path=str(out / "edited"), progress=False,
+                                        executor={"type": "processes", "max_workers": 2})
+            binding = NodeFingerprint("pcba.restyle.augment_image_edit", "bench", "bench",
+                                      made_by={"fingerprint": "bench"})
+            for dataset in (crops, edited):
+                dataset.bind_fingerprint(binding)
+            crops.save(aligned)
+            edited.save(edits)
             items = PartitionedDataset(path=str(out / "crop" / ".registration"), dataset=JSONDataset,
                                        filename_suffix=".json", progress=False)
             JSONLinesDataset(filepath=str(out / "restyle_registration.jsonl")).save(
-                registration_records(aligned.load(), items.load()))
+                registration_records(crops.load(), items.load()))
             shutil.rmtree(out)
 
         def compute():
@@ -90,11 +97,14 @@ def run() -> dict:
                 "each ROI's normal_img PNG and encoding + writing one PNG.",
         "rows": rows,
         "notes": [
-            "whole stage = restyle_rois through the processes executor (2 workers) into augment/edited, "
-            "then register_edits through the same executor (each task decodes the edit and its crop once, "
-            "registers, resamples and writes augment/crop and the ROI's record), then the records "
-            "gathered into restyle_registration.jsonl: per ROI two PNG writes, five PNG decodes (the crop's "
-            "normal_img and cad_mask twice, the edit once), the restyle and the registration search.",
+            "whole stage = augment_image_edit's outputs saved as a Kedro run saves them (fingerprints "
+            "bound): augmented_crops through the processes executor (2 workers), one task per ROI that "
+            "decodes its crop (normal_img + cad_mask) once, restyles it, writes the edit to augment/edited, "
+            "registers the in-memory edit onto the crop, writes augment/crop and the ROI's record; then "
+            "edited_crops, which takes the edits those tasks wrote (a stat each, in the node's process); "
+            "then the records gathered into restyle_registration.jsonl. Per ROI: two PNG encodes (the edit "
+            "and the aligned edit), two PNG decodes (normal_img, cad_mask), the restyle and the "
+            "registration.",
             "peer = OpenCV imread + imencode(PNG, level 3) + write of each normal_img, serial, same run.",
             "Before issue 18 the registration pass ran serially in the node's process and each edit was "
             "decoded twice; the whole stage measured 0.065-0.23 of the bare I/O.",

@@ -29,6 +29,7 @@ from kedro.io import DatasetError
 from sdg_factory.datasets.image import ImageDataset
 from sdg_factory.datasets.partitioned import PartitionedDataset
 from sdg_factory.fingerprints.hashing import stat_key
+from sdg_factory.imaging.codecs import encode_image
 
 
 class EditSlot(partial):
@@ -58,10 +59,16 @@ class EditSlot(partial):
         if source is not None:
             return source()
         value = self(**given)
-        if sink is not None:
+        if sink is not None:  # a folder of PNGs with the default settings (RegisteredEditsDataset's)
             dataset, pid = sink
-            dataset._write_partition(pid, value)  # noqa: SLF001 - the folder's own atomic write
+            self.__dict__["encoded"] = encoded = encode_image(value, ".png")
+            dataset._write_bytes(pid + ".png", encoded)  # noqa: SLF001 - the folder's own atomic write
         return value
+
+    @property
+    def encoded(self) -> bytes | None:
+        """The PNG bytes :meth:`edit` wrote (None when it wrote nothing)."""
+        return self.__dict__.get("encoded")
 
 
 class EditedCropsDataset(PartitionedDataset):
@@ -71,6 +78,19 @@ class EditedCropsDataset(PartitionedDataset):
         kwargs.setdefault("dataset", ImageDataset)
         kwargs.setdefault("filename_suffix", ".png")
         super().__init__(path=path, **kwargs)
+
+    def save(self, data: dict[str, Any]) -> None:
+        planned = isinstance(data, dict) and bool(data) and all(
+            isinstance(v, EditSlot) and ("source" in v.__dict__) for v in data.values())
+        if not planned:
+            super().save(data)
+            return
+        # the registration tasks made these edits: taking their files is a stat each, not worth a pool
+        spec, self._executor_spec = self._executor_spec, "serial"
+        try:
+            super().save(data)
+        finally:
+            self._executor_spec = spec
 
     def _copy_item(self, pid: str, value: Any) -> list[str] | None:
         """The file of an edit that its registration task wrote in this run, as it is; None:

@@ -75,7 +75,16 @@ class RegisteredEditsDataset(PartitionedDataset):
                 f"{value.rejected}: the edit does not match the crop's geometry. Delete its file under "
                 "augment/edited/ to have it edited again on the next run."
             )
+        if value.encoded is not None and self._plain_png:  # the bytes this folder would encode
+            self._write_bytes(pid + self._suffix, value.encoded)
+            return self._files_of(pid)
         return super()._write_partition(pid, value.image)
+
+    @property
+    def _plain_png(self) -> bool:
+        kind = self._dataset_config["type"]
+        return (self._suffix == ".png" and not self._dataset_config.get("save_args")
+                and kind in (ImageDataset, "sdg_factory.datasets.ImageDataset", "sdg_factory.datasets.image.ImageDataset"))
 
     def save(self, data: dict[str, Any]) -> None:
         self._saving = set(data) if isinstance(data, dict) else set()

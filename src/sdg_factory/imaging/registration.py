@@ -59,6 +59,8 @@ class RegisteredEdit:
     image: np.ndarray | None
     record: dict
     rejected: str | None = None
+    #: ``image`` as PNG bytes, when the task already has them (the edit it wrote, unmoved)
+    encoded: bytes | None = None
 
 
 def gradient_map(image: np.ndarray, blur_sigma: float = 1.0) -> np.ndarray:

@@ -114,8 +114,8 @@ def register_roi(edit: EditSlot, load_roi: Callable[[], Roi], options: dict, min
               "class_name": roi.class_name, "accepted": accepted, **found.to_record()}
     if not accepted:
         return RegisteredEdit(None, record, f"registration score {found.score} < min_score {min_score}")
-    if found.method == "identity":
-        return RegisteredEdit(edited, record)
+    if found.method == "identity":  # the edit as it is: the PNG its task just wrote, when it wrote one
+        return RegisteredEdit(edited, record, encoded=edit.encoded)
     matrix = np.asarray(found.matrix, np.float32)  # the recorded (rounded) transform
     return RegisteredEdit(warp_to_reference(edited, matrix, (edited.shape[1], edited.shape[0])), record)
 
