@@ -110,6 +110,12 @@ def test_one_task_per_roi_edits_once_registers_and_the_edits_folder_takes_its_fi
         assert (crop_dir / f"{pid}.png").read_bytes() == (edited_dir / f"{pid}.png").read_bytes()
     first_edits, first_crops = folder_bytes(edited_dir), folder_bytes(crop_dir)
 
+    # a run stopped after the registration tasks, before the edits' manifest: their edits are taken
+    (edited_dir / ".sdg_manifest.png.json").unlink()
+    edits_before = stamps(edited_dir)
+    run()
+    assert stamps(edited_dir) == edits_before and edited.is_fresh(fingerprint)
+
     # an aligned crop deleted: its task reads the edit back (not edited again), the rest is kept
     gone = rois[1].partition_id
     (crop_dir / f"{gone}.png").unlink()

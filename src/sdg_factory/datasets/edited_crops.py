@@ -80,31 +80,35 @@ class EditedCropsDataset(PartitionedDataset):
         super().__init__(path=path, **kwargs)
 
     def save(self, data: dict[str, Any]) -> None:
-        planned = isinstance(data, dict) and bool(data) and all(
-            isinstance(v, EditSlot) and ("source" in v.__dict__) for v in data.values())
-        if not planned:
-            super().save(data)
-            return
-        # the registration tasks made these edits: taking their files is a stat each, not worth a pool
-        spec, self._executor_spec = self._executor_spec, "serial"
-        try:
-            super().save(data)
-        finally:
-            self._executor_spec = spec
+        if isinstance(data, dict) and data and all(isinstance(v, EditSlot) and "source" in v.__dict__
+                                                   for v in data.values()):
+            stats = self._stat_files()
+            if all(v.__dict__["sink"] is None or self._written(pid, v, stats) for pid, v in data.items()):
+                # the registration tasks made every edit: taking their files is a stat each, not worth a pool
+                spec, self._executor_spec = self._executor_spec, "serial"
+                try:
+                    super().save(data)
+                finally:
+                    self._executor_spec = spec
+                return
+        super().save(data)
+
+    def _written(self, pid: str, slot: EditSlot, stats: dict) -> bool:
+        """True when the file of ``pid`` was written after its task was planned."""
+        now, before = stats.get(pid + self._suffix), slot.__dict__.get("before")
+        return now is not None and (before is None or list(now) != list(before))
 
     def _copy_item(self, pid: str, value: Any) -> list[str] | None:
         """The file of an edit that its registration task wrote in this run, as it is; None:
         no task wrote it, so it is made here."""
-        planned = value.__dict__.get("sink") if isinstance(value, EditSlot) else None
-        if planned is None:
+        if not isinstance(value, EditSlot) or value.__dict__.get("sink") is None:
             return None
         rel = pid + self._suffix
         try:
-            now = list(stat_key(self._fs.info(self._join(rel))))
+            stats = {rel: stat_key(self._fs.info(self._join(rel)))}
         except FileNotFoundError:
-            now = None
-        before = value.__dict__.get("before")
-        if now is not None and (before is None or now != list(before)):
+            stats = {}
+        if self._written(pid, value, stats):
             return [rel]
         if value.__dict__.get("error"):
             raise DatasetError(f"the restyle task of {pid} failed before it wrote the edit: {value.__dict__['error']}")

@@ -105,6 +105,8 @@ class RegisteredEditsDataset(PartitionedDataset):
         binding, edits = self._binding, self._edits
         edits._manifest_cache = None  # noqa: SLF001 - the edits folder as it is now
         manifest, stats = edits._manifest_and_stats()  # noqa: SLF001
+        self._manifest_cache = None
+        own, own_stats = self._manifest_and_stats()
         slots = {}
         for pid, value in data.items():
             slot = next((a for a in value.args if isinstance(a, EditSlot)), None) if isinstance(value, partial) else None
@@ -120,10 +122,22 @@ class RegisteredEditsDataset(PartitionedDataset):
                                and previous.get("fingerprint") == binding.item_fingerprint(pid, slot))
             if current:
                 slot.read_from(ItemLoader(edits, pid))
+            elif binding is not None and self._kept_after(pid, value, binding, own, own_stats, stats.get(rel)):
+                slot.write_to(edits, pid, None)  # its task wrote it (a run stopped before the edits' manifest)
             else:
                 slot.write_to(edits, pid, stats.get(rel))
         edits._manifest_cache = None  # noqa: SLF001 - not carried to every task
+        self._manifest_cache = None
         return slots
+
+    def _kept_after(self, pid: str, value: Any, binding: Any, own: Any, own_stats: dict, edit_stat: Any) -> bool:
+        """True when this save keeps ``pid``'s aligned edit (same fingerprint, intact) and the edit
+        on disk is not newer than it: the task that wrote the aligned edit wrote that edit first."""
+        previous = own.items.get(pid) if own.trusted else None
+        image = own_stats.get(pid + self._suffix)
+        return bool(edit_stat is not None and image is not None and not binding.forced and previous
+                    and intact(previous, own_stats) and previous.get("fingerprint") == binding.item_fingerprint(pid, value)
+                    and edit_stat[1] <= image[1])
 
     def _remove_stale(self, old, stats: dict, items: dict[str, dict]) -> int:
         # the record of an edit that failed in this save stays (beside no image): it says why
