@@ -19,8 +19,8 @@ from sdg_factory.datasets import (
 )
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.datasets.image import decode_image
-from sdg_factory.imaging.restyle import RestyleStyle
 from sdg_factory.fingerprints import NodeFingerprint
+from sdg_factory.imaging.restyle import RestyleStyle
 from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 from tests.backends.fake_image_edit_server import FakeImageEditServer
 from tests.imaging.test_restyle import srgb_to_lab
@@ -82,11 +82,11 @@ def test_one_task_per_roi_edits_once_registers_and_the_edits_folder_takes_its_fi
     """As a Kedro run saves the node's outputs (fingerprints bound, augmented_crops first)."""
     RUN_FAILURES.drain()
     rois = [synthetic_roi(i, cell=f"x{i % 2}_y0") for i in range(4)]
-    fingerprint = NodeFingerprint("pcba.restyle.augment_image_edit", "static", "whole", made_by={"fingerprint": "whole"})
+    fingerprint = NodeFingerprint("pcba.restyle.augment_image_edit", "s", "whole", made_by={"fingerprint": "whole"})
     edited_dir, crop_dir = tmp_path / "edited", tmp_path / "crop"
 
     def run():
-        aligned, edits, _ = restyle_and_register_rois(roi_loaders(rois), "classical", "", "m", CLASSICAL, run_seed=3)
+        aligned, edits, _ = restyle_and_register_rois(roi_loaders(rois), "classical", "", "m", CLASSICAL, 3)
         crops = _bound(RegisteredEditsDataset(path=str(crop_dir), edits=str(edited_dir), progress=False,
                                               executor={"type": "processes", "max_workers": 2}), fingerprint)
         edited = _bound(EditedCropsDataset(path=str(edited_dir), progress=False,

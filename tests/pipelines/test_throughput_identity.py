@@ -21,9 +21,9 @@ from sdg_factory.datasets import (
     RegisteredEditsDataset,
 )
 from sdg_factory.datasets.failures import RUN_FAILURES
+from sdg_factory.fingerprints import NodeFingerprint
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
 from sdg_factory.imaging.rooms import _add_point_lights
-from sdg_factory.fingerprints import NodeFingerprint
 from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 from tests.restyle_fixtures import roi_loaders, synthetic_roi
 
@@ -382,9 +382,9 @@ def test_the_cheaper_restyle_and_registration_maths_give_the_same_bits(monkeypat
                 edit = now[5][0]
             before.append((edit, *registration.register(edit[..., :3], image[..., :3], max_shift_px=8,
                                                         max_rotation_deg=3.0)))
-    for (edit_now, aligned_now, found_now), (edit_before, aligned_before, found_before) in zip(now, before, strict=True):
-        assert edit_now.tobytes() == edit_before.tobytes()
-        assert aligned_now.tobytes() == aligned_before.tobytes() and found_now == found_before
+    for (edit_now, aligned_now, found_now), (edit_then, aligned_then, found_then) in zip(now, before, strict=True):
+        assert edit_now.tobytes() == edit_then.tobytes()
+        assert aligned_now.tobytes() == aligned_then.tobytes() and found_now == found_then
     methods = [found.method for _, _, found in now]
     assert "identity" in methods and {"ecc", "coarse"} & set(methods)  # both the shortcut and the search
     assert max(found.score_identity for _, _, found in now) > 0.991  # the shortcut was taken

@@ -7,16 +7,12 @@ onto the crop it decoded and writes the aligned result; and to this dataset, sav
 which takes the files those tasks wrote as they are (no second edit, no decode and re-encode)
 and fingerprints them like any folder item. An edit no task wrote (its aligned crop was
 already up to date, or the folder was saved on its own) is made here, as a
-``PartitionedDataset`` of images would::
+``PartitionedDataset`` of images would (``augmented_crops``' entry is in its module)::
 
-    augmented_crops:
-      type: sdg_factory.datasets.RegisteredEditsDataset
-      path: ${globals:dig_url_root}/runs/demo/augment/crop
-      edits: ${globals:dig_url_root}/runs/demo/augment/edited
-      executor: {type: processes, max_workers: 2}
     edited_crops:
       type: sdg_factory.datasets.EditedCropsDataset
-      path: ${globals:dig_url_root}/runs/demo/augment/edited
+      path: ${globals:dig_url_root}/runs/demo/augment/edited   # augmented_crops' `edits`
+      executor: {type: processes, max_workers: 2}   # used only for edits no task made
 """
 
 from __future__ import annotations

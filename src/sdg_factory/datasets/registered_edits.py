@@ -83,8 +83,9 @@ class RegisteredEditsDataset(PartitionedDataset):
     @property
     def _plain_png(self) -> bool:
         kind = self._dataset_config["type"]
+        names = ("sdg_factory.datasets.ImageDataset", "sdg_factory.datasets.image.ImageDataset")
         return (self._suffix == ".png" and not self._dataset_config.get("save_args")
-                and kind in (ImageDataset, "sdg_factory.datasets.ImageDataset", "sdg_factory.datasets.image.ImageDataset"))
+                and (kind is ImageDataset or kind in names))
 
     def save(self, data: dict[str, Any]) -> None:
         self._saving = set(data) if isinstance(data, dict) else set()
@@ -109,7 +110,8 @@ class RegisteredEditsDataset(PartitionedDataset):
         own, own_stats = self._manifest_and_stats()
         slots = {}
         for pid, value in data.items():
-            slot = next((a for a in value.args if isinstance(a, EditSlot)), None) if isinstance(value, partial) else None
+            args = value.args if isinstance(value, partial) else ()
+            slot = next((a for a in args if isinstance(a, EditSlot)), None)
             if slot is None:
                 continue
             slots[pid] = slot
@@ -136,8 +138,8 @@ class RegisteredEditsDataset(PartitionedDataset):
         previous = own.items.get(pid) if own.trusted else None
         image = own_stats.get(pid + self._suffix)
         return bool(edit_stat is not None and image is not None and not binding.forced and previous
-                    and intact(previous, own_stats) and previous.get("fingerprint") == binding.item_fingerprint(pid, value)
-                    and edit_stat[1] <= image[1])
+                    and intact(previous, own_stats) and edit_stat[1] <= image[1]
+                    and previous.get("fingerprint") == binding.item_fingerprint(pid, value))
 
     def _remove_stale(self, old, stats: dict, items: dict[str, dict]) -> int:
         # the record of an edit that failed in this save stays (beside no image): it says why

@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-
 #: how far above 1 float32 rounding could take a computed NCC (far above the ~1e-5 it can)
 NCC_ROUNDING = 1e-3
 
