@@ -122,6 +122,9 @@ def run() -> dict:
             "instead of full-image temporaries. What is left of the maths: ECC on the larger ROIs that "
             "score lower unmoved, and the camera's sensor noise (float32 normal draws, ~9 ms for a "
             "400x300 ROI), both kept bit for bit.",
+            "Old design against new, same ROIs, back to back (2026-12-02 03:15 UTC, load 1.2-1.8): the "
+            "two-pass stage of the parent commit (86c6bf3) ran 0603_H100's 283 ROIs at 42.4 ROIs/s, the "
+            "one-task stage at 62.1 ROIs/s (best of 3, 2 workers, fingerprints bound).",
             "The 'maths only' rows bound the whole stage: it does the bare I/O's work and the maths, so with "
             "r the maths row's ratio two perfect workers reach 2r/(1+r) of the bare (serial) I/O's rate "
             "(0.75 at r = 0.6); with a generative backend the edit itself (seconds per ROI) dominates instead.",
