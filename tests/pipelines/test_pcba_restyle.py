@@ -9,14 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from sdg_factory.datasets import (
-    EditedCropsDataset,
-    ImageDataset,
-    JSONDataset,
-    JSONLinesDataset,
-    PartitionedDataset,
-    RegisteredEditsDataset,
-)
+from sdg_factory.datasets import ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset, RegisteredEditsDataset
+from sdg_factory.datasets.edited_crops import EditedCropsDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.datasets.image import decode_image
 from sdg_factory.fingerprints import NodeFingerprint
