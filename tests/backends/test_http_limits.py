@@ -26,7 +26,7 @@ from sdg_factory.backends.text_to_image import TEXT_TO_IMAGE, TextToImageError, 
 from sdg_factory.datasets import ImageDataset, PartitionedDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.datasets.image import encode_image
-from sdg_factory.pipelines.pcba_restyle.nodes import restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import restyle_and_register_rois
 from tests.backends.hostile_server import HostileServer, png_bomb
 from tests.restyle_fixtures import roi_loaders, synthetic_roi
 
@@ -226,7 +226,7 @@ def test_refused_answers_fail_their_rois_and_the_next_run_retries_them(tmp_path)
               "backends": {"openai_images": {"max_retries": 0, "min_side": 128, "max_side": 256}},
               "registration": {}}
     with HostileServer("image", image=png_bomb(20000, 20000)) as server:
-        edited.save(restyle_rois(loaders, "openai_images", server.url, "m", params, run_seed=1)[0])
+        edited.save(restyle_and_register_rois(loaders, "openai_images", server.url, "m", params, run_seed=1)[1])
         assert sorted(edited.failed_partitions()) == sorted(r.partition_id for r in rois)
         assert not list((tmp_path / "edited").rglob("*.png"))
         failures = RUN_FAILURES.drain()
@@ -235,7 +235,7 @@ def test_refused_answers_fail_their_rois_and_the_next_run_retries_them(tmp_path)
         assert len(manifest["failed"]) == 3
 
         server.image = _png(160, 128)  # the server is fixed: the next run writes every ROI
-        edited.save(restyle_rois(loaders, "openai_images", server.url, "m", params, run_seed=1)[0])
+        edited.save(restyle_and_register_rois(loaders, "openai_images", server.url, "m", params, run_seed=1)[1])
         assert edited.failed_partitions() == []
         assert sorted(edited.load()) == sorted(r.partition_id for r in rois)
     assert RUN_FAILURES.drain() == []

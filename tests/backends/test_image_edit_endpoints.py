@@ -17,7 +17,7 @@ from sdg_factory.backends.image_edit import IMAGE_EDITORS, EditRequest, ImageEdi
 from sdg_factory.backends.image_edit.endpoints import _first_image_url, decode_b64_image
 from sdg_factory.datasets import ImageDataset, JSONDataset, PartitionedDataset, RegisteredEditsDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
-from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 from tests.backends.fake_image_edit_server import SHIFT_FRACTION, FakeImageEditServer
 from tests.restyle_fixtures import mask_edge_agreement, roi_loaders, synthetic_roi
 
@@ -52,7 +52,7 @@ def test_route_end_to_end_with_retries_failures_and_registration(tmp_path, route
     params = _restyle_params(route, sleeps)
 
     with FakeImageEditServer(PLAN, slow_s=1.5) as server:
-        edits, cookbook = restyle_rois(loaders, route, server.url, "test-model", params, run_seed=7)
+        _, edits, cookbook = restyle_and_register_rois(loaders, route, server.url, "test-model", params, run_seed=7)
         assert server.log == [("/v1/models", None)]  # health check before the batch
         edited.save(edits)
 
@@ -81,8 +81,12 @@ def test_route_end_to_end_with_retries_failures_and_registration(tmp_path, route
         assert cookbook["image_edit_endpoint"] == server.url
 
         # registration undoes the server's shift; every output is aligned with its cad_mask
-        crops = RegisteredEditsDataset(path=str(tmp_path / "augment" / "crop"), progress=False)
-        crops.save(register_edits(edited.load(), loaders, REGISTRATION))
+        # (the tasks of the ROIs that have an edit: they read it back, as a re-run's tasks do)
+        crops = RegisteredEditsDataset(path=str(tmp_path / "augment" / "crop"), progress=False,
+                                       edits=str(tmp_path / "augment" / "edited"))
+        edited_rois = {pid: loaders[pid] for pid in edited.load()}
+        crops.save(restyle_and_register_rois(edited_rois, route, server.url, "test-model",
+                                             {**params, "registration": REGISTRATION}, run_seed=7)[0])
         assert crops.failed_partitions() == []
         items = PartitionedDataset(path=str(tmp_path / "augment" / "crop" / ".registration"), dataset=JSONDataset,
                                    filename_suffix=".json").load()
@@ -104,7 +108,7 @@ def test_route_end_to_end_with_retries_failures_and_registration(tmp_path, route
         # a re-run retries only the failed ROI and leaves the others untouched
         before = {p: p.stat().st_mtime_ns for p in (tmp_path / "augment" / "edited").rglob("*.png")}
         mark = len(server.log)
-        edits, _ = restyle_rois(loaders, route, server.url, "test-model", params, run_seed=7)
+        _, edits, _ = restyle_and_register_rois(loaders, route, server.url, "test-model", params, run_seed=7)
         edited.save(edits)
         assert [key for _, key in server.log[mark:] if key is not None] == [4]
         assert edited.failed_partitions() == []

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from sdg_factory.datasets import ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset, RegisteredEditsDataset
+from sdg_factory.datasets.edited_crops import EditedCropsDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.datasets.image import decode_image
+from sdg_factory.fingerprints import NodeFingerprint
 from sdg_factory.imaging.restyle import RestyleStyle
-from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 from tests.backends.fake_image_edit_server import FakeImageEditServer
 from tests.imaging.test_restyle import srgb_to_lab
 from tests.kedro_runner import run_pipeline
@@ -33,12 +35,12 @@ def _folder(tmp_path, name, **kwargs):
 
 def test_classical_restyle_through_a_process_pool_is_seeded_per_roi(tmp_path):
     rois = [synthetic_roi(i, cell=f"x{i}_y0") for i in range(4)]
-    edits, cookbook = restyle_rois(roi_loaders(rois), "classical", "", "m", CLASSICAL, run_seed=3)
+    _, edits, cookbook = restyle_and_register_rois(roi_loaders(rois), "classical", "", "m", CLASSICAL, run_seed=3)
     assert cookbook["seed"] == 3 and cookbook["image_edit_endpoint"] is None
     pool = _folder(tmp_path, "pool", executor={"type": "processes", "max_workers": 2})
     pool.save(edits)  # the lazy edits pickle to worker processes
     serial = _folder(tmp_path, "serial")
-    serial.save(restyle_rois(roi_loaders(rois[::-1]), "classical", "", "m", CLASSICAL, run_seed=3)[0])
+    serial.save(restyle_and_register_rois(roi_loaders(rois[::-1]), "classical", "", "m", CLASSICAL, run_seed=3)[1])
     for pid in edits:
         np.testing.assert_array_equal(pool.load()[pid](), serial.load()[pid]())  # same bytes, any order
     first, second = (pool.load()[r.partition_id]() for r in rois[:2])
@@ -48,15 +50,14 @@ def test_classical_restyle_through_a_process_pool_is_seeded_per_roi(tmp_path):
 def test_an_edit_that_changed_the_geometry_is_rejected_not_written(tmp_path):
     RUN_FAILURES.drain()
     rois = [synthetic_roi(0), synthetic_roi(1)]
-    loaders = roi_loaders(rois)
-    edited = _folder(tmp_path, "edited")
-    edited.save(restyle_rois(loaders, "classical", "", "m", CLASSICAL, run_seed=3)[0])
-    # a "model" that drew something else for ROI 1
+    aligned, edits, _ = restyle_and_register_rois(roi_loaders(rois), "classical", "", "m", CLASSICAL, run_seed=3)
+    EditedCropsDataset(path=str(tmp_path / "edited"), progress=False).save(edits)
+    # a "model" that drew something else for ROI 1: the registration task reads that edit back
     noise = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
     _folder(tmp_path, "edited", skip_existing=False).save({rois[1].partition_id: noise})
-    crops = RegisteredEditsDataset(path=str(tmp_path / "crop"), progress=False,
+    crops = RegisteredEditsDataset(path=str(tmp_path / "crop"), edits=str(tmp_path / "edited"), progress=False,
                                    executor={"type": "processes", "max_workers": 2})
-    crops.save(register_edits(edited.load(), loaders, CLASSICAL["registration"]))  # registered in the pool
+    crops.save(aligned)  # registered in the pool
     items = PartitionedDataset(path=str(tmp_path / "crop" / ".registration"), dataset=JSONDataset,
                                filename_suffix=".json").load()
     records = registration_records(crops.load(), items)
@@ -66,9 +67,73 @@ def test_an_edit_that_changed_the_geometry_is_rejected_not_written(tmp_path):
     assert "min_score" in RUN_FAILURES.drain()[0].error
 
 
+def _bound(dataset, fingerprint):
+    dataset.bind_fingerprint(fingerprint)
+    return dataset
+
+
+def test_one_task_per_roi_edits_once_registers_and_the_edits_folder_takes_its_files(tmp_path):
+    """As a Kedro run saves the node's outputs (fingerprints bound, augmented_crops first)."""
+    RUN_FAILURES.drain()
+    rois = [synthetic_roi(i, cell=f"x{i % 2}_y0") for i in range(4)]
+    fingerprint = NodeFingerprint("pcba.restyle.augment_image_edit", "s", "whole", made_by={"fingerprint": "whole"})
+    edited_dir, crop_dir = tmp_path / "edited", tmp_path / "crop"
+
+    def run():
+        aligned, edits, _ = restyle_and_register_rois(roi_loaders(rois), "classical", "", "m", CLASSICAL, 3)
+        crops = _bound(RegisteredEditsDataset(path=str(crop_dir), edits=str(edited_dir), progress=False,
+                                              executor={"type": "processes", "max_workers": 2}), fingerprint)
+        edited = _bound(EditedCropsDataset(path=str(edited_dir), progress=False,
+                                           executor={"type": "processes", "max_workers": 2}), fingerprint)
+        crops.save(aligned)
+        written = {p.name: p.stat().st_mtime_ns for p in edited_dir.rglob("*.png")}
+        edited.save(edits)
+        return crops, edited, written
+
+    def stamps(root):
+        return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(root.rglob("*.png"))}
+
+    crops, edited, written = run()
+    assert len(written) == 4  # the registration tasks wrote the edits …
+    assert {p.name: p.stat().st_mtime_ns for p in edited_dir.rglob("*.png")} == written  # … taken as they are
+    assert edited.is_fresh(fingerprint) and crops.is_fresh(fingerprint)
+    manifest = json.loads((edited_dir / ".sdg_manifest.png.json").read_text())
+    assert sorted(manifest["items"]) == sorted(r.partition_id for r in rois) and manifest["failed"] == []
+    for roi in rois:  # the classical restyle does not move anything: the aligned edit is the edit
+        pid = roi.partition_id
+        assert (crop_dir / f"{pid}.png").read_bytes() == (edited_dir / f"{pid}.png").read_bytes()
+    first_edits, first_crops = folder_bytes(edited_dir), folder_bytes(crop_dir)
+
+    # a run stopped after the registration tasks, before the edits' manifest: their edits are taken
+    (edited_dir / ".sdg_manifest.png.json").unlink()
+    edits_before = stamps(edited_dir)
+    run()
+    assert stamps(edited_dir) == edits_before and edited.is_fresh(fingerprint)
+
+    # an aligned crop deleted: its task reads the edit back (not edited again), the rest is kept
+    gone = rois[1].partition_id
+    (crop_dir / f"{gone}.png").unlink()
+    edits_before, crops_before = stamps(edited_dir), stamps(crop_dir)
+    run()
+    assert stamps(edited_dir) == edits_before
+    changed = {k for k, v in stamps(crop_dir).items() if crops_before.get(k) != v}
+    assert changed == {f"{gone}.png"}
+    # an edit deleted: the edits folder makes it again, the aligned crop (same fingerprint) stays
+    (edited_dir / f"{gone}.png").unlink()
+    crops_before = stamps(crop_dir)
+    run()
+    assert stamps(crop_dir) == crops_before
+    assert folder_bytes(edited_dir) == first_edits and folder_bytes(crop_dir) == first_crops
+    assert RUN_FAILURES.drain() == []
+
+
+def folder_bytes(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.png"))}
+
+
 def test_unknown_backend_is_named():
     with pytest.raises(ValueError, match="pcba_restyle.backends.gpt"):
-        restyle_rois({}, "gpt", "", "", CLASSICAL, run_seed=1)
+        restyle_and_register_rois({}, "gpt", "", "", CLASSICAL, run_seed=1)
 
 
 @pytest.fixture(scope="module")

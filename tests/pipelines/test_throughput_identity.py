@@ -12,11 +12,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sdg_factory.datasets import ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset, RegisteredEditsDataset
+from sdg_factory.datasets import (
+    EditedCropsDataset,
+    ImageDataset,
+    JSONDataset,
+    JSONLinesDataset,
+    PartitionedDataset,
+    RegisteredEditsDataset,
+)
 from sdg_factory.datasets.failures import RUN_FAILURES
+from sdg_factory.fingerprints import NodeFingerprint
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
 from sdg_factory.imaging.rooms import _add_point_lights
-from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 from tests.restyle_fixtures import roi_loaders, synthetic_roi
 
 PARAMS = {
@@ -55,14 +63,49 @@ def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.png"))}
 
 
-def test_registration_in_the_pool_tasks_writes_the_bytes_of_the_serial_pass(tmp_path):
+def _registered(tmp_path, name, loaders, edits_from=None):
+    """The stage as it is now: one pool task per ROI (edit made, or read back from ``edits_from``'s
+    copy, then registered), the edits folder saved after it, records gathered from what they wrote."""
+    edited_dir = tmp_path / f"{name}_edited"
+    if edits_from is not None:
+        PartitionedDataset(path=str(edited_dir), dataset=ImageDataset, filename_suffix=".png",
+                           progress=False).save(edits_from.load())
+    fingerprint = None if edits_from is not None else NodeFingerprint("n", "s", "w", made_by={"fingerprint": "w"})
+    aligned, edits, _ = restyle_and_register_rois(loaders, "classical", "", "m", PARAMS, run_seed=5)
+    crops = RegisteredEditsDataset(path=str(tmp_path / name), edits=str(edited_dir), progress=False,
+                                   executor={"type": "processes", "max_workers": 2})
+    edited = EditedCropsDataset(path=str(edited_dir), progress=False)
+    for dataset in (crops, edited):
+        dataset.bind_fingerprint(fingerprint)
+    crops.save(aligned)
+    edited.save(edits)
+    items = PartitionedDataset(path=str(tmp_path / name / ".registration"), dataset=JSONDataset,
+                               filename_suffix=".json").load()
+    JSONLinesDataset(filepath=str(tmp_path / f"{name}.jsonl")).save(registration_records(crops.load(), items))
+    return crops, edited_dir
+
+
+def test_edit_and_registration_in_one_pool_task_write_the_bytes_of_the_two_passes(tmp_path):
     RUN_FAILURES.drain()
     rois = [synthetic_roi(i, size=(72, 96), cell=f"x{i % 2}_y0") for i in range(6)]
     loaders = roi_loaders(rois)
     edited = PartitionedDataset(path=str(tmp_path / "edited"), dataset=ImageDataset, filename_suffix=".png",
                                 progress=False)
-    edited.save(restyle_rois(loaders, "classical", "", "m", PARAMS, run_seed=5)[0])
-    # make the "model" move two parts (a shift, a small turn) and redraw one: every registration path
+    edited.save(restyle_and_register_rois(loaders, "classical", "", "m", PARAMS, run_seed=5)[1])
+    plain = _files(tmp_path / "edited")
+    # before: edits written, then the serial registration pass reading them back
+    outputs, records = _reference_register_edits(edited.load(), loaders, PARAMS["registration"])
+    PartitionedDataset(path=str(tmp_path / "before"), dataset=ImageDataset, filename_suffix=".png",
+                       progress=False).save(outputs)
+    JSONLinesDataset(filepath=str(tmp_path / "before.jsonl")).save(records)
+    # now: each task makes its edit, writes it, registers it in memory (nothing read back)
+    _registered(tmp_path, "after", loaders)
+    assert _files(tmp_path / "after_edited") == plain and len(plain) == 6
+    assert _files(tmp_path / "before") == _files(tmp_path / "after")
+    assert (tmp_path / "before.jsonl").read_bytes() == (tmp_path / "after.jsonl").read_bytes()
+
+    # make the "model" move two parts (a shift, a small turn) and redraw one: every registration path,
+    # taken by tasks that read these edits back (a re-run whose edits are already made)
     moved = {}
     for k, angle, dx in ((1, 0.0, 3.0), (3, 1.2, -2.0)):
         image = edited.load()[rois[k].partition_id]()
@@ -72,26 +115,17 @@ def test_registration_in_the_pool_tasks_writes_the_bytes_of_the_serial_pass(tmp_
     moved[rois[4].partition_id] = np.random.default_rng(0).integers(0, 255, (72, 96, 3), dtype=np.uint8)
     PartitionedDataset(path=str(tmp_path / "edited"), dataset=ImageDataset, filename_suffix=".png",
                        progress=False, skip_existing=False).save(moved)
-
-    # before: the serial pass, then a serial save of the aligned edits, records from the node
     outputs, records = _reference_register_edits(edited.load(), loaders, PARAMS["registration"])
-    PartitionedDataset(path=str(tmp_path / "before"), dataset=ImageDataset, filename_suffix=".png",
+    PartitionedDataset(path=str(tmp_path / "moved_before"), dataset=ImageDataset, filename_suffix=".png",
                        progress=False).save(outputs)
-    JSONLinesDataset(filepath=str(tmp_path / "before.jsonl")).save(records)
-
-    # now: registration inside the pool tasks, records gathered from what they wrote
-    after = RegisteredEditsDataset(path=str(tmp_path / "after"), progress=False,
-                                   executor={"type": "processes", "max_workers": 2})
-    after.save(register_edits(edited.load(), loaders, PARAMS["registration"]))
-    items = PartitionedDataset(path=str(tmp_path / "after" / ".registration"), dataset=JSONDataset,
-                               filename_suffix=".json").load()
-    JSONLinesDataset(filepath=str(tmp_path / "after.jsonl")).save(registration_records(after.load(), items))
+    JSONLinesDataset(filepath=str(tmp_path / "moved_before.jsonl")).save(records)
+    after, _ = _registered(tmp_path, "moved_after", loaders, edits_from=edited)
 
     assert {r["method"] for r in records} >= {"identity", "ecc"}  # both paths of the warp were taken
     assert [r["accepted"] for r in records].count(False) == 1
-    before_files, after_files = _files(tmp_path / "before"), _files(tmp_path / "after")
+    before_files, after_files = _files(tmp_path / "moved_before"), _files(tmp_path / "moved_after")
     assert len(before_files) == 5 and before_files == after_files
-    assert (tmp_path / "before.jsonl").read_bytes() == (tmp_path / "after.jsonl").read_bytes()
+    assert (tmp_path / "moved_before.jsonl").read_bytes() == (tmp_path / "moved_after.jsonl").read_bytes()
     assert after.failed_partitions() == [rois[4].partition_id]
     RUN_FAILURES.drain()
 
@@ -278,3 +312,79 @@ def test_highlights_on_specular_pixels_only_render_the_same_scenes(monkeypatch):
         before = rooms.render_scene(archetype, tags, 256, 144, seed=k)
         assert now.tobytes() == before.tobytes(), archetype
     assert sum(shiny) > 0 and min(shiny) < 256 * 144  # highlights were drawn, on some pixels only
+
+
+# --- the restyle and registration maths as they were: copies, and a search always run ----------
+def _reference_camera(rgb01, blur_sigma, noise_sigma, rng):
+    out = rgb01 * 255.0
+    if blur_sigma > 0:
+        out = cv2.GaussianBlur(out, (0, 0), sigmaX=blur_sigma, borderType=cv2.BORDER_REFLECT)
+    if noise_sigma > 0:
+        out = out + rng.standard_normal(out.shape, dtype=np.float32) * np.float32(noise_sigma)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _reference_transfer(rgb, target_mean, target_std, strength=1.0, max_std_ratio=2.5):
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    mean, std = (v.reshape(3).astype(np.float32) for v in cv2.meanStdDev(lab))
+    ratio = np.clip(np.asarray(target_std, np.float32) / np.maximum(std, 1e-3), 1.0 / max_std_ratio, max_std_ratio)
+    scale = 1.0 + strength * (ratio - 1.0)
+    shift = mean + strength * (np.asarray(target_mean, np.float32) - mean)
+    return np.clip(cv2.cvtColor((lab * scale + (shift - mean * scale)).astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+
+
+def _reference_tone_curve(rgb01, gamma=1.0, s_curve=0.0):
+    x = np.linspace(0.0, 1.0, 4096, dtype=np.float32) ** np.float32(gamma)
+    table = (1.0 - s_curve) * x + s_curve * (x * x * (3.0 - 2.0 * x))
+    index = (np.clip(rgb01, 0.0, 1.0) * np.float32(4095) + np.float32(0.5)).astype(np.int32)
+    return table.astype(np.float32)[index]
+
+
+def _reference_gradient_map(image, blur_sigma=1.0):
+    gray = cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = cv2.GaussianBlur(gray, (0, 0), blur_sigma)
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    mag = cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), max(blur_sigma, 0.5))
+    return ((mag - mag.mean()) / max(float(mag.std()), 1e-6)).astype(np.float32)
+
+
+def test_the_cheaper_restyle_and_registration_maths_give_the_same_bits(monkeypatch):
+    from sdg_factory.imaging import registration, restyle
+
+    style = {"lab_mean": [58.0, 4.0, 14.0], "noise_sigma": 1.5, "blur_sigma": 0.6}
+    rng = np.random.default_rng(7)
+    cases = [synthetic_roi(i, size=(72 + 8 * i, 96)).normal_img for i in range(4)]
+    cases += [cv2.GaussianBlur(rng.integers(0, 255, (90, 120, 4), dtype=np.uint8), (0, 0), 2) for _ in range(2)]
+    now, before = [], []
+    for k, image in enumerate(cases):
+        edit = restyle.restyle_image(image, style, seed=k)
+        if k % 3 == 1:  # an edit that moved the picture: the search runs and finds it
+            matrix = cv2.getRotationMatrix2D((40, 30), 0.8 * k, 1.0)
+            matrix[0, 2] += 2.0
+            edit = cv2.warpAffine(edit, matrix, edit.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+        if k == 5:  # a redrawn one: nothing aligns
+            edit = rng.integers(0, 255, edit.shape, dtype=np.uint8)
+        now.append((edit, *registration.register(edit[..., :3], image[..., :3], max_shift_px=8, max_rotation_deg=3.0)))
+    with monkeypatch.context() as patch:
+        for name, ref in (("camera", _reference_camera), ("transfer_colour_statistics", _reference_transfer),
+                          ("tone_curve", _reference_tone_curve)):
+            patch.setattr(restyle, name, ref)
+        patch.setattr(registration, "gradient_map", _reference_gradient_map)
+        patch.setattr(registration, "NCC_ROUNDING", np.inf)  # the search always runs
+        for k, image in enumerate(cases):
+            edit = restyle.restyle_image(image, style, seed=k)
+            if k % 3 == 1:
+                matrix = cv2.getRotationMatrix2D((40, 30), 0.8 * k, 1.0)
+                matrix[0, 2] += 2.0
+                edit = cv2.warpAffine(edit, matrix, edit.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+            if k == 5:
+                edit = now[5][0]
+            before.append((edit, *registration.register(edit[..., :3], image[..., :3], max_shift_px=8,
+                                                        max_rotation_deg=3.0)))
+    for (edit_now, aligned_now, found_now), (edit_then, aligned_then, found_then) in zip(now, before, strict=True):
+        assert edit_now.tobytes() == edit_then.tobytes()
+        assert aligned_now.tobytes() == aligned_then.tobytes() and found_now == found_then
+    methods = [found.method for _, _, found in now]
+    assert "identity" in methods and {"ecc", "coarse"} & set(methods)  # both the shortcut and the search
+    assert max(found.score_identity for _, _, found in now) > 0.991  # the shortcut was taken

@@ -14,6 +14,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "EditedCropsDataset": "edited_crops",
     "FigureDataset": "figure",
     "ImageDataset": "image",
     "JSONDataset": "json_file",

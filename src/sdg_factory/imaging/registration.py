@@ -25,6 +25,9 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+#: how far above 1 float32 rounding could take a computed NCC (far above the ~1e-5 it can)
+NCC_ROUNDING = 1e-3
+
 
 class RegistrationError(RuntimeError):
     """An edited ROI could not be aligned with its input crop."""
@@ -55,6 +58,8 @@ class RegisteredEdit:
     image: np.ndarray | None
     record: dict
     rejected: str | None = None
+    #: ``image`` as PNG bytes, when the task already has them (the edit it wrote, unmoved)
+    encoded: bytes | None = None
 
 
 def gradient_map(image: np.ndarray, blur_sigma: float = 1.0) -> np.ndarray:
@@ -72,7 +77,10 @@ def gradient_map(image: np.ndarray, blur_sigma: float = 1.0) -> np.ndarray:
     # numpy, not cv2.magnitude: OpenCV's (IPP) magnitude differs in the last bit from one process
     # to the next, which made a re-run (or a reloaded detector) not reproduce its maps byte for byte
     mag = cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), max(blur_sigma, 0.5))
-    return ((mag - mag.mean()) / max(float(mag.std()), 1e-6)).astype(np.float32)
+    mean, std = mag.mean(), max(float(mag.std()), 1e-6)
+    mag -= mean  # in place: the same float32 arithmetic as (mag - mean) / std, no copies
+    mag /= std
+    return mag
 
 
 def rotation_about_centre(angle_deg: float, width: int, height: int) -> np.ndarray:
@@ -156,7 +164,11 @@ def register(
     candidates = [("identity", identity, score_identity)]
 
     max_shift = int(min(round(max_shift_px), (min(h, w) - 8) // 4))
-    if max_shift >= 1 or max_rotation_deg > 0:
+    # a transform is kept only when it beats doing nothing by min_gain, and no score (an NCC) is
+    # above 1: when doing nothing already scores within min_gain of 1 the search cannot change
+    # the outcome, and is not run (an edit that kept the geometry, e.g. the classical restyle)
+    searched = score_identity + min_gain <= 1.0 + NCC_ROUNDING
+    if searched and (max_shift >= 1 or max_rotation_deg > 0):
         steps = max(int(round(max_rotation_deg / max(rotation_step_deg, 1e-3))), 0)
         angles = np.linspace(-max_rotation_deg, max_rotation_deg, 2 * steps + 1) if steps else np.zeros(1)
         coarse = _coarse(ref_map, mov_map, max(max_shift, 0), angles)

@@ -68,12 +68,13 @@ class RestyleStyle:
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
     """``uint8`` RGB → float32 CIE L*a*b*."""
-    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    return cv2.cvtColor(np.divide(rgb, np.float32(255.0), dtype=np.float32), cv2.COLOR_RGB2Lab)
 
 
 def from_lab(lab: np.ndarray) -> np.ndarray:
     """float32 CIE L*a*b* → float32 RGB in [0, 1] (clipped)."""
-    return np.clip(cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    rgb = cv2.cvtColor(lab.astype(np.float32, copy=False), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
 def lab_statistics(rgb: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +100,9 @@ def transfer_colour_statistics(
     ratio = np.clip(target_std / np.maximum(std, 1e-3), 1.0 / max_std_ratio, max_std_ratio)
     scale = 1.0 + strength * (ratio - 1.0)
     shift = mean + strength * (target_mean - mean)
-    return from_lab(lab * scale + (shift - mean * scale))
+    lab *= scale  # in place: the float32 arithmetic of lab * scale + (shift - mean * scale)
+    lab += shift - mean * scale
+    return from_lab(lab)
 
 
 def tone_curve(rgb01: np.ndarray, gamma: float = 1.0, s_curve: float = 0.0) -> np.ndarray:
@@ -109,8 +112,10 @@ def tone_curve(rgb01: np.ndarray, gamma: float = 1.0, s_curve: float = 0.0) -> n
     """
     x = np.linspace(0.0, 1.0, 4096, dtype=np.float32) ** np.float32(gamma)
     table = (1.0 - s_curve) * x + s_curve * (x * x * (3.0 - 2.0 * x))
-    index = (np.clip(rgb01, 0.0, 1.0) * np.float32(4095) + np.float32(0.5)).astype(np.int32)
-    return table.astype(np.float32)[index]
+    scaled = np.clip(rgb01, 0.0, 1.0)
+    scaled *= np.float32(4095)
+    scaled += np.float32(0.5)
+    return table.astype(np.float32).take(scaled.astype(np.int32))
 
 
 def specular_mask(rgb01: np.ndarray, threshold: float, max_saturation: float) -> np.ndarray:
@@ -135,8 +140,11 @@ def camera(rgb01: np.ndarray, blur_sigma: float, noise_sigma: float, rng: np.ran
     if blur_sigma > 0:
         out = cv2.GaussianBlur(out, (0, 0), sigmaX=blur_sigma, borderType=cv2.BORDER_REFLECT)
     if noise_sigma > 0:
-        out = out + rng.standard_normal(out.shape, dtype=np.float32) * np.float32(noise_sigma)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        noise = rng.standard_normal(out.shape, dtype=np.float32)
+        noise *= np.float32(noise_sigma)
+        out += noise  # in place, as the rest: the same float32 values, fewer full-image copies
+    np.rint(out, out=out)
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
 def restyle_image(image: np.ndarray, style: RestyleStyle | dict | None = None, seed: int = 0) -> np.ndarray:

@@ -1,8 +1,8 @@
-"""pcba_restyle: restyle every ROI (image edit), then register it back onto its crop."""
+"""pcba_restyle: restyle every ROI (image edit) and register it back onto its crop, in one task per ROI."""
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from sdg_factory.pipelines.pcba_restyle.nodes import register_edits, registration_records, restyle_rois
+from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 
 #: these nodes are one group in kedro-viz and one `--namespaces` name (docs/architecture.md)
 NS = "pcba.restyle"
@@ -12,17 +12,12 @@ def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(
-                restyle_rois,
+                restyle_and_register_rois,
                 inputs=["roi_crops", "params:image_edit_backend", "params:image_edit_endpoint",
                         "params:image_edit_model", "params:pcba_restyle", "params:seed"],
-                outputs=["edited_crops", "restyle_cookbook"],
+                # saved in this order: augmented_crops' tasks write the edits, edited_crops takes them
+                outputs=["augmented_crops", "edited_crops", "restyle_cookbook"],
                 name="augment_image_edit", namespace=NS,
-            ),
-            node(
-                register_edits,
-                inputs=["edited_crops", "roi_crops", "params:pcba_restyle.registration"],
-                outputs="augmented_crops",
-                name="register_to_crop", namespace=NS,
             ),
             node(
                 registration_records,
