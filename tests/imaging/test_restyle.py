@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sdg_factory.backends.image_edit import EditRequest, build_image_editor
+from sdg_factory.backends.image_edit import IMAGE_EDITORS, EditRequest
 from sdg_factory.imaging.restyle import RestyleStyle, restyle_image, specular_mask
 from tests.restyle_fixtures import edge_f1, mask_edge_agreement, synthetic_roi
 
@@ -68,7 +68,7 @@ def test_seeded_and_specular_on_metal_only():
 
 
 def test_classical_backend_serves_the_restyle_task():
-    editor = build_image_editor({"backend": "classical", "style": STYLE})
+    editor = IMAGE_EDITORS.build_from({"backend": "classical", "style": STYLE})
     image = synthetic_roi(1).normal_img[..., :3]
     out = editor.edit(EditRequest(image=image, prompt="SL look", task="restyle", seed=3,
                                   options={"steps": 40, "guidance": 4.0}))

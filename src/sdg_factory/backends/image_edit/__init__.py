@@ -6,7 +6,6 @@ from sdg_factory.backends.image_edit.base import (
     EditRequest,
     ImageEditError,
     ImageEditor,
-    build_image_editor,
 )
 
 __all__ = [
@@ -15,5 +14,4 @@ __all__ = [
     "EditRequest",
     "ImageEditError",
     "ImageEditor",
-    "build_image_editor",
 ]

@@ -64,9 +64,3 @@ IMAGE_EDITORS: Registry[ImageEditor] = Registry("image-edit", {
     "nim": "sdg_factory.backends.image_edit.endpoints:NimImageEditor",
     "diffusers": "sdg_factory.backends.image_edit.diffusers_local:DiffusersImageEditor",
 }, parameter="backend", section="image edit {name}", default="classical")
-
-
-def build_image_editor(config: dict[str, Any]) -> ImageEditor:
-    """``IMAGE_EDITORS.build_from(config)``: left for ``pcba_restyle/nodes.py`` only, until it builds
-    through the registry like every other caller (then this goes)."""
-    return IMAGE_EDITORS.build_from(config)

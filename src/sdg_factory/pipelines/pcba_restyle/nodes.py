@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sdg_factory.backends.image_edit import EditRequest, ImageEditError, ImageEditor, build_image_editor
+from sdg_factory.backends.image_edit import IMAGE_EDITORS, EditRequest, ImageEditError, ImageEditor
 from sdg_factory.cookbooks import CookbookError, require
 from sdg_factory.datasets.edited_crops import EditSlot
 from sdg_factory.fingerprints import per_item
@@ -30,7 +30,7 @@ COOKBOOK = "parameters_pcba_restyle.yml: pcba_restyle.cookbook"
 
 
 def image_edit_config(backend: str, endpoint: str, model: str, backends: dict[str, dict]) -> dict[str, Any]:
-    """The ``build_image_editor`` config: the backend's own settings plus endpoint and model."""
+    """The ``IMAGE_EDITORS.build_from`` config: the backend's own settings plus endpoint and model."""
     if backend not in backends:
         raise CookbookError(
             f"image_edit_backend is {backend!r} but parameters_pcba_restyle.yml has no "
@@ -67,7 +67,7 @@ def restyle_and_register_rois(
     """
     cookbook = dict(pcba_restyle["cookbook"])
     require(cookbook, ["prompt"], COOKBOOK)
-    editor = build_image_editor(
+    editor = IMAGE_EDITORS.build_from(
         image_edit_config(image_edit_backend, image_edit_endpoint, image_edit_model, pcba_restyle["backends"])
     )
     if roi_crops:
