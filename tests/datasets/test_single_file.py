@@ -4,13 +4,14 @@ fingerprints (same bytes: not rewritten), the sidecar manifest, skipped nodes.""
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 
 import numpy as np
 import pytest
 from kedro.io import DatasetError
 
-from sdg_factory.datasets import ImageDataset, JSONDataset, JSONLinesDataset, YAMLDataset
+from sdg_factory.datasets import ImageDataset, JSONDataset, JSONLinesDataset, YAMLDataset, _fs
 from sdg_factory.fingerprints.context import UNCHANGED, NodeFingerprint
 
 
@@ -51,17 +52,20 @@ def test_a_failing_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     dataset = JSONDataset(filepath=str(tmp_path / "summary.json"))
     dataset.save({"rois": 4})
 
-    real_open = dataset._fs.open
+    class FullDisk:  # a file opened for writing on a full disk: the temporary exists, writes fail
+        def __init__(self, path, mode="rb", *args, **kwargs):
+            self.handle = builtins.open(path, mode, *args, **kwargs)
 
-    def full_disk(path, mode="rb", **kwargs):
-        handle = real_open(path, mode, **kwargs)
-        if "w" in mode:
-            def write(data):
-                raise OSError(28, "No space left on device")
-            handle.write = write
-        return handle
+        def write(self, data):
+            raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(dataset._fs, "open", full_disk)
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    monkeypatch.setattr(_fs, "open", FullDisk, raising=False)  # local writes open through the builtin
     with pytest.raises(DatasetError, match="No space left"):
         dataset.save({"rois": 5})
     monkeypatch.undo()

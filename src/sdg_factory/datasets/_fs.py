@@ -33,6 +33,7 @@ import uuid
 from typing import Any
 
 import fsspec
+import fsspec.implementations.local
 from kedro.io.core import get_protocol_and_path
 
 TMP_MARK = ".sdg-tmp-"
@@ -138,6 +139,9 @@ def atomic_write_bytes(fs: Any, path: str, data: bytes) -> None:
     if is_object_store(fs):
         fs.pipe_file(path, bytes(data))
         return
+    if _is_local(fs):
+        _atomic_write_local(fs._strip_protocol(path), data)
+        return
     folder = posixpath.dirname(path)
     if folder:
         fs.makedirs(folder, exist_ok=True)
@@ -150,6 +154,31 @@ def atomic_write_bytes(fs: Any, path: str, data: bytes) -> None:
         try:
             if fs.exists(tmp):
                 fs.rm(tmp)
+        finally:
+            raise
+
+
+def _is_local(fs: Any) -> bool:
+    return isinstance(fs, fsspec.implementations.local.LocalFileSystem)
+
+
+def _atomic_write_local(path: str, data: bytes) -> None:
+    """:func:`atomic_write_bytes` on a local disk with plain ``os`` calls: the folder is made only
+    when the first open finds it missing (not stat-ed for every file of a folder being filled)."""
+    tmp = temp_sibling(path)
+    try:
+        try:
+            handle = open(tmp, "wb")  # closed by the with below
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(tmp) or ".", exist_ok=True)
+            handle = open(tmp, "wb")
+        with handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            if os.path.exists(tmp):
+                os.remove(tmp)
         finally:
             raise
 
