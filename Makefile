@@ -45,9 +45,11 @@ install: $(BIN)/.installed $(BLENDER_STAMP)
 run: $(BIN)/.installed $(BLENDER_STAMP)
 	$(BIN)/kedro run $(ARGS)
 
-# the README's test command and CI's (.ci/run): ruff first, then the suite
+# the README's test command and CI's (.ci/run): ruff first, then the suite on both cores
+# (pytest-xdist; TEST_WORKERS=0 runs it in one process)
+TEST_WORKERS ?= 2
 test: lint $(BLENDER_STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(ARGS)
 
 # pyflakes, pycodestyle, isort, bugbear, pyupgrade (pyproject.toml [tool.ruff]); `make test` runs it first
 lint: $(BIN)/.installed
