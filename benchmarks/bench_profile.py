@@ -80,6 +80,23 @@ def _pipeline_of(node: str, pipelines_of: dict) -> str:
     return min(names, key=lambda n: (n in {"good_image"}, len(n), n))
 
 
+def memory_steps(nodes: list[dict], top: int = 3) -> str:
+    """The nodes that raised the run's memory high-water marks most (the main process's, and the
+    largest reaped pool worker's), from the per-node ``ru_maxrss`` readings of profile_run."""
+    parts = []
+    for key, who in (("maxrss_self_mb", "main process"), ("maxrss_children_mb", "largest pool worker")):
+        previous, rises = 0.0, []
+        for node in nodes:
+            if key not in node:
+                return "per-node memory not recorded"
+            rises.append((node[key] - previous, node["node"], node[key]))
+            previous = max(previous, node[key])
+        steps = ", ".join(f"{name} +{rise:.0f} MB (to {level:.0f})" for rise, name, level in
+                          sorted(rises, reverse=True)[:top] if rise > 0)
+        parts.append(f"{who} {previous:.0f} MB, raised most by {steps or 'no node'}")
+    return "; ".join(parts)
+
+
 def run() -> dict:
     previous = cv2.getNumThreads()
     cv2.setNumThreads(1)
@@ -146,7 +163,8 @@ def run() -> dict:
         "temporary folder, first run); peer = its 2-core I/O bound: OpenCV decode + PNG encode (level 3) "
         "+ write of every image the run wrote, on one core, halved; measured after the run in the same "
         "benchmark.",
-        f"Peak memory of the largest process of the run: {first['peak_rss_mb']:.0f} MB.",
+        f"Peak memory of the largest process of the run: {first['peak_rss_mb']:.0f} MB; "
+        + memory_steps(first["nodes"]) + ".",
         "Per node: wall from its first load to the next node's first load (so its saves, the lazy work "
         "they compute on the pool, and the project's fingerprint/manifest hooks count in it); CPU = this "
         "process plus the pool workers it reaped (a pool lives for one save); files/MB = what appeared "

@@ -114,6 +114,9 @@ class NodeTimer:
         self._files = files
         node["files"] = sorted(os.path.relpath(p, self.data_root) for p in written)
         node["bytes"] = sum(size for size, _ in written.values())
+        # high-water marks so far (ru_maxrss never falls): the node where one rises is the one that made it
+        node["maxrss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        node["maxrss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         self.nodes.append(node)
 
 
