@@ -16,6 +16,10 @@ from collections.abc import Callable, Iterable
 
 from kedro.pipeline import Node, Pipeline
 
+#: one kedro-viz group (and one ``recompute=defects``) for anomaly_detection, defects_export and
+#: defects_infer; here, not in one of them, so that none of the three imports another's pipeline
+DEFECTS = "defects"
+
 
 def step(func: Callable, inputs: str | list[str] | None, outputs: str | list[str] | None,
          name: str | None = None) -> Node:

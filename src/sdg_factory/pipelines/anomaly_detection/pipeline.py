@@ -3,14 +3,11 @@
 from kedro.pipeline import Pipeline
 
 from sdg_factory.pipelines.anomaly_detection import nodes
-from sdg_factory.pipelines.graph import group, step
-
-#: one kedro-viz group (and one ``recompute=defects``) for anomaly_detection, defects_export, defects_infer
-NS = "defects"
+from sdg_factory.pipelines.graph import DEFECTS, group, step
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return group(NS, [
+    return group(DEFECTS, [
         step(nodes.split_good_rois, ["augmented_crops", "anomaly_labels", "params:anomaly_detection", "params:seed"],
              "defects.detector_split"),
         step(nodes.fit_detectors, ["augmented_crops", "defects.detector_split", "params:anomaly_detection.detector"],

@@ -2,13 +2,12 @@
 
 from kedro.pipeline import Pipeline
 
-from sdg_factory.pipelines.anomaly_detection.pipeline import NS
 from sdg_factory.pipelines.defects_export import evaluation, nodes
-from sdg_factory.pipelines.graph import group, step
+from sdg_factory.pipelines.graph import DEFECTS, group, step
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return group(NS, [
+    return group(DEFECTS, [
         step(nodes.defects_settings, ["params:defects_export", "defects.infer_config_input"], "defects.settings"),
         step(nodes.resolve_thresholds, ["params:defects_export", "defects.infer_config_input", "defects.settings",
                                         "defects.anomaly_maps_good", "defects.image_scores"], "defects.thresholds"),

@@ -2,13 +2,12 @@
 
 from kedro.pipeline import Pipeline
 
-from sdg_factory.pipelines.anomaly_detection.pipeline import NS
 from sdg_factory.pipelines.defects_infer import nodes
-from sdg_factory.pipelines.graph import group, step
+from sdg_factory.pipelines.graph import DEFECTS, group, step
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return group(NS, [
+    return group(DEFECTS, [
         step(nodes.prepare_detector, ["params:defects_infer", "defects.infer_deployed", "defects.infer_calibration",
                                       "params:seed"],
              ["defects.infer_model", "defects.infer_fit_split", "defects.infer_fit_failures"]),
