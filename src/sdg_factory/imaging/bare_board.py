@@ -160,14 +160,24 @@ def _collides(label: np.ndarray, allowed: set[int], draw) -> bool:
 def pads_in_window(polygons_mm: list[np.ndarray], origin_mm: tuple[float, float], px_per_mm: float,
                    shape: tuple[int, int]) -> list[int]:
     """Indices of the board polygons (world mm, x right, y up) that reach the crop whose top-left
-    corner is ``origin_mm``; see :func:`to_crop_pixels`."""
+    corner is ``origin_mm``; see :func:`to_crop_pixels`.
+
+    The polygons are converted in one array (the same element-wise operations as one
+    :func:`to_crop_pixels` each, so the same pixels): a board has thousands, and a window is
+    tried up to ``WINDOW_TRIES`` times per item."""
     h, w = shape
-    out = []
-    for k, poly in enumerate(polygons_mm):
-        px = to_crop_pixels(poly, origin_mm, px_per_mm)
-        if px[:, 0].max() >= 0 and px[:, 0].min() < w and px[:, 1].max() >= 0 and px[:, 1].min() < h:
-            out.append(k)
-    return out
+    sizes = [len(poly) for poly in polygons_mm]
+    if not polygons_mm or min(sizes) == 0 or len({np.asarray(p).dtype for p in polygons_mm}) != 1:
+        return [k for k, poly in enumerate(polygons_mm) if _reaches(to_crop_pixels(poly, origin_mm, px_per_mm), w, h)]
+    px = to_crop_pixels(np.concatenate(polygons_mm), origin_mm, px_per_mm)
+    starts = np.concatenate([[0], np.cumsum(sizes[:-1])])
+    lo, hi = np.minimum.reduceat(px, starts, axis=0), np.maximum.reduceat(px, starts, axis=0)
+    reaches = (hi[:, 0] >= 0) & (lo[:, 0] < w) & (hi[:, 1] >= 0) & (lo[:, 1] < h)
+    return [int(k) for k in np.flatnonzero(reaches)]
+
+
+def _reaches(px: np.ndarray, w: int, h: int) -> bool:
+    return bool(px[:, 0].max() >= 0 and px[:, 0].min() < w and px[:, 1].max() >= 0 and px[:, 1].min() < h)
 
 
 def to_crop_pixels(polygon_mm: np.ndarray, origin_mm: tuple[float, float], px_per_mm: float) -> np.ndarray:
