@@ -47,3 +47,19 @@ def test_edges_and_mixed_polygons_keep_the_per_polygon_rule():
         same_dtype = polygons[:3]
         assert pads_in_window(same_dtype, origin, 4.0, (8, 8)) == _one_by_one(same_dtype, origin, 4.0, (8, 8))
     assert pads_in_window([], (0.0, 0.0), 4.0, (8, 8)) == []
+
+
+def test_marching_off_own_copper_reads_the_same_on_a_boolean_map():
+    from sdg_factory.imaging.bare_board import _march
+
+    rng = np.random.default_rng(1)
+    small = rng.integers(0, 4, (64, 64)).astype(np.uint16)
+    small[20:40, 20:40] = 2
+    hits = 0
+    for _ in range(200):
+        start, angle = rng.uniform(0, 64, 2), rng.uniform(0, 2 * np.pi)
+        n, net = np.array([np.cos(angle), np.sin(angle)]), int(small[int(start[1]), int(start[0])])
+        old = _march(np.where(small == net, 0, 1).astype(np.uint8), start, n, 200)  # before (main at b03dedd)
+        assert _march(small != net, start, n, 200) == old
+        hits += old is not None
+    assert hits > 50

@@ -467,7 +467,7 @@ def _copper_edge(board: _Board, rng, trace_probability: float):
     h, w = small.shape
     if not (0 <= c[0] < w and 0 <= c[1] < h) or small[int(c[1]), int(c[0])] != net:
         return None
-    own = _march(np.where(small == net, 0, 1).astype(np.uint8), c, n, 200)
+    own = _march(small != net, c, n, 200)  # 1 (True) off its own copper, as int() reads it
     if own is None:
         return None
     return c, d, n, width, net, c + n * (own[1] - 0.5)
