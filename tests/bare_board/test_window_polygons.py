@@ -63,3 +63,32 @@ def test_marching_off_own_copper_reads_the_same_on_a_boolean_map():
         assert _march(small != net, start, n, 200) == old
         hits += old is not None
     assert hits > 50
+
+
+def test_nets_of_a_crops_copper_are_the_whole_crop_counts():
+    import cv2
+
+    from sdg_factory.imaging.bare_board import _draw_path, _draw_poly, layout_from_copper
+
+    rng = np.random.default_rng(2)
+    shape = (120, 160)
+    polygons = [rng.uniform(-20, 180, 2) + rng.uniform(0, 25, (4, 2)) for _ in range(30)]
+    traces = [(rng.uniform(-10, 170, (3, 2)), float(rng.uniform(1, 6))) for _ in range(12)]
+    layout = layout_from_copper(polygons, traces, [], shape)
+    union = np.zeros(shape, np.uint8)
+    for poly in polygons:
+        _draw_poly(union, poly, 1)
+    for line, width in traces:
+        _draw_path(union, line, width, 1)
+    _, components = cv2.connectedComponents(union, connectivity=8)
+
+    def old_net(draw):  # before (main at b03dedd): counted over the whole crop
+        canvas = np.zeros(shape, np.uint8)
+        draw(canvas)
+        under = components[(canvas > 0) & (components > 0)]
+        return int(np.bincount(under).argmax()) if under.size else int(components.max()) + 1
+
+    assert [net for _, net in layout.pads] == [old_net(lambda c, p=p: _draw_poly(c, p, 1)) for p in polygons]
+    from_lines = [t.net for t in layout.traces[-len(traces):]]
+    assert from_lines == [old_net(lambda c, ln=ln, w=w: _draw_path(c, ln, w, 1)) for ln, w in traces]
+    assert len({net for _, net in layout.pads}) > 3 and max(n for _, n in layout.pads) > components.max() - 1

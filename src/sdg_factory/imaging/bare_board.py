@@ -308,7 +308,9 @@ def layout_from_copper(polygons: list[np.ndarray], traces: list[tuple[np.ndarray
     def net_of(draw) -> int:
         canvas = np.zeros(shape, np.uint8)
         draw(canvas)
-        under = components[(canvas > 0) & (components > 0)]
+        x, y, w, h = cv2.boundingRect(canvas)  # every drawn pixel: the counts of the whole crop's
+        drawn, under = canvas[y:y + h, x:x + w], components[y:y + h, x:x + w]
+        under = under[(drawn > 0) & (under > 0)]
         return int(np.bincount(under).argmax()) if under.size else int(components.max()) + 1
 
     layout = CopperLayout(shape)
