@@ -160,14 +160,24 @@ def _collides(label: np.ndarray, allowed: set[int], draw) -> bool:
 def pads_in_window(polygons_mm: list[np.ndarray], origin_mm: tuple[float, float], px_per_mm: float,
                    shape: tuple[int, int]) -> list[int]:
     """Indices of the board polygons (world mm, x right, y up) that reach the crop whose top-left
-    corner is ``origin_mm``; see :func:`to_crop_pixels`."""
+    corner is ``origin_mm``; see :func:`to_crop_pixels`.
+
+    The polygons are converted in one array (the same element-wise operations as one
+    :func:`to_crop_pixels` each, so the same pixels): a board has thousands, and a window is
+    tried up to ``WINDOW_TRIES`` times per item."""
     h, w = shape
-    out = []
-    for k, poly in enumerate(polygons_mm):
-        px = to_crop_pixels(poly, origin_mm, px_per_mm)
-        if px[:, 0].max() >= 0 and px[:, 0].min() < w and px[:, 1].max() >= 0 and px[:, 1].min() < h:
-            out.append(k)
-    return out
+    sizes = [len(poly) for poly in polygons_mm]
+    if not polygons_mm or min(sizes) == 0 or len({np.asarray(p).dtype for p in polygons_mm}) != 1:
+        return [k for k, poly in enumerate(polygons_mm) if _reaches(to_crop_pixels(poly, origin_mm, px_per_mm), w, h)]
+    px = to_crop_pixels(np.concatenate(polygons_mm), origin_mm, px_per_mm)
+    starts = np.concatenate([[0], np.cumsum(sizes[:-1])])
+    lo, hi = np.minimum.reduceat(px, starts, axis=0), np.maximum.reduceat(px, starts, axis=0)
+    reaches = (hi[:, 0] >= 0) & (lo[:, 0] < w) & (hi[:, 1] >= 0) & (lo[:, 1] < h)
+    return [int(k) for k in np.flatnonzero(reaches)]
+
+
+def _reaches(px: np.ndarray, w: int, h: int) -> bool:
+    return bool(px[:, 0].max() >= 0 and px[:, 0].min() < w and px[:, 1].max() >= 0 and px[:, 1].min() < h)
 
 
 def to_crop_pixels(polygon_mm: np.ndarray, origin_mm: tuple[float, float], px_per_mm: float) -> np.ndarray:
@@ -298,7 +308,9 @@ def layout_from_copper(polygons: list[np.ndarray], traces: list[tuple[np.ndarray
     def net_of(draw) -> int:
         canvas = np.zeros(shape, np.uint8)
         draw(canvas)
-        under = components[(canvas > 0) & (components > 0)]
+        x, y, w, h = cv2.boundingRect(canvas)  # every drawn pixel: the counts of the whole crop's
+        drawn, under = canvas[y:y + h, x:x + w], components[y:y + h, x:x + w]
+        under = under[(drawn > 0) & (under > 0)]
         return int(np.bincount(under).argmax()) if under.size else int(components.max()) + 1
 
     layout = CopperLayout(shape)
@@ -457,7 +469,7 @@ def _copper_edge(board: _Board, rng, trace_probability: float):
     h, w = small.shape
     if not (0 <= c[0] < w and 0 <= c[1] < h) or small[int(c[1]), int(c[0])] != net:
         return None
-    own = _march(np.where(small == net, 0, 1).astype(np.uint8), c, n, 200)
+    own = _march(small != net, c, n, 200)  # 1 (True) off its own copper, as int() reads it
     if own is None:
         return None
     return c, d, n, width, net, c + n * (own[1] - 0.5)

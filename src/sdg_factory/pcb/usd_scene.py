@@ -46,12 +46,13 @@ _CUBE_CORNERS = np.array([
 def _prim_labels(prim: Usd.Prim) -> list[str]:
     labels: list[str] = []
     types: dict[str, str] = {}
-    for attr in prim.GetAttributes():
-        name = attr.GetName()
+    attrs = [(attr.GetName(), attr) for attr in prim.GetAttributes()]
+    for name, attr in attrs:
         if name.endswith(":params:semanticType"):
             types[name.split(":")[1]] = str(attr.Get())
-    for attr in prim.GetAttributes():
-        name = attr.GetName()
+    for name, attr in attrs:
+        if not name.startswith("semantic"):
+            continue  # neither _SEM_DATA nor semantics:labels:class
         match = _SEM_DATA.match(name)
         if match and types.get(match.group(1), "class") == "class" and attr.Get():
             labels += [s.strip() for s in str(attr.Get()).split(",") if s.strip()]
@@ -69,7 +70,10 @@ def _glob_labels(path: str, globs: list[dict]) -> list[str]:
     return out
 
 
-def _labels(prim: Usd.Prim, globs: list[dict]) -> tuple[str, ...]:
+def _labels(prim: Usd.Prim, globs: list[dict], own: dict[str, list[str]] | None = None) -> tuple[str, ...]:
+    """The labels of ``prim`` and its ancestors, root first. ``own`` memoises each path's own
+    labels across the prims of one stage (siblings share their ancestors)."""
+    own = {} if own is None else own
     chain = []
     node = prim
     while node and node.GetPath() != node.GetPath().absoluteRootPath:
@@ -77,7 +81,10 @@ def _labels(prim: Usd.Prim, globs: list[dict]) -> tuple[str, ...]:
         node = node.GetParent()
     labels: list[str] = []
     for node in reversed(chain):  # root first, so the joined label reads from general to specific
-        for label in _prim_labels(node) + _glob_labels(str(node.GetPath()), globs):
+        path = str(node.GetPath())
+        if path not in own:
+            own[path] = _prim_labels(node) + _glob_labels(path, globs)
+        for label in own[path]:
             if label not in labels:
                 labels.append(label)
     return tuple(labels)
@@ -124,6 +131,7 @@ def load_primitives(stage: Usd.Stage, semantics_globs: list[dict] | None = None)
     """Every visible Cube/Mesh prim of ``stage`` with its triangles, labels and material."""
     globs = list(semantics_globs or [])
     cache = UsdGeom.XformCache(Usd.TimeCode.Default())
+    own: dict[str, list[str]] = {}
     prims = []
     for prim in stage.Traverse():
         if not prim.IsA(UsdGeom.Gprim):
@@ -140,7 +148,7 @@ def load_primitives(stage: Usd.Stage, semantics_globs: list[dict] | None = None)
         material = str(material_attr.Get()) if material_attr and material_attr.Get() else ""
         colors = UsdGeom.Gprim(prim).GetDisplayColorAttr().Get()
         color = tuple(float(c) for c in colors[0]) if colors else (0.5, 0.5, 0.5)
-        prims.append(Primitive(str(prim.GetPath()), _labels(prim, globs), material, color, tris))
+        prims.append(Primitive(str(prim.GetPath()), _labels(prim, globs, own), material, color, tris))
     return prims
 
 

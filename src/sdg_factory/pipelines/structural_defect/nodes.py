@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
@@ -225,11 +226,32 @@ def perturb_board_usd(plan: list[dict], pcb_usd_assets: dict[str, Callable], pcb
 # --- 4. render the affected cells and crop ------------------------------------------------------
 
 
-def render_structural_job(load_stage: Callable[[], Any], globs: list[dict], mode: str, spec: CellSpec,
+class PerturbedBoard:
+    """The perturbed board of one mode and its primitives, read once per process.
+
+    Every (mode, cell) job of a mode renders from the same board; loading and triangulating the
+    whole USD took ~90 % of a job's CPU, once per cell. ``key`` is unique to one node call, so
+    a process (a pool worker, or the node's own for the serial executor) keeps the last board it
+    read and reuses it only for the jobs of that same call and mode."""
+
+    _last: tuple[str, Any, list] | None = None  # (key, stage, primitives) of this process
+
+    def __init__(self, load_stage: Callable[[], Any], globs: list[dict], key: str) -> None:
+        self.load_stage, self.globs, self.key = load_stage, globs, key
+
+    def __call__(self) -> tuple[Any, list]:
+        last = PerturbedBoard._last
+        if last is None or last[0] != self.key:
+            PerturbedBoard._last = None  # the previous board is freed before the next is read
+            stage = self.load_stage()
+            last = PerturbedBoard._last = (self.key, stage, load_primitives(stage, self.globs))
+        return last[1], last[2]
+
+
+def render_structural_job(board: PerturbedBoard, mode: str, spec: CellSpec,
                           items: list[dict], ids: dict[str, int], colors: dict[int, tuple], seed: int,
                           cfg: CropConfig, backend: RenderBackend | None = None):
-    stage = load_stage()
-    prims = load_primitives(stage, globs)
+    stage, prims = board()
     unknown = sorted({",".join(p.labels) for p in prims if p.labels} - set(ids))
     if unknown:
         raise StructuralDefectError(
@@ -261,14 +283,18 @@ def render_structural_cells(structural_usd: dict[str, Callable], plan: list[dict
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for item in plan:
         groups[(item["mode"], item["cell"])].append(item)
+    call = uuid.uuid4().hex  # the jobs of this call share each mode's board (PerturbedBoard)
+    boards: dict[str, PerturbedBoard] = {}
     jobs = {}
     for (mode, cell), items in sorted(groups.items()):
         if mode not in structural_usd:
             raise FileNotFoundError(f"structural_defect/usd/{mode}.usda was not written; see the run's log")
+        if mode not in boards:
+            boards[mode] = PerturbedBoard(structural_usd[mode], day0_image.get("semantics") or [], f"{call}/{mode}")
         rect = render_metadata["cells"][cell]["world_rect_xxyy"]
         spec = CellSpec(cell, tuple(float(v) for v in rect), width, height)
-        jobs[f"{mode}/{cell}"] = partial(render_structural_job, structural_usd[mode], day0_image.get("semantics") or [],
-                                         mode, spec, items, ids, colors, int(seed), cfg, backend)
+        jobs[f"{mode}/{cell}"] = partial(render_structural_job, boards[mode], mode, spec, items, ids, colors,
+                                         int(seed), cfg, backend)
     return jobs
 
 
