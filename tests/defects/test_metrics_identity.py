@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from sdg_factory.defects.metrics import EIGHT, area_under, partial_area, pixel_curves
+from sdg_factory.defects.metrics import EIGHT, area_under, descending_order, partial_area, pixel_curves
 
 
 # --- the code as it was -------------------------------------------------------------------------
@@ -116,10 +116,14 @@ def _case(seed, n_maps=5, shape=(24, 32), levels=None, dtype=np.float32, special
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("kind", ["random", "ties", "special", "float64"])
+@pytest.mark.parametrize("kind", ["random", "ties", "special", "float64", "large"])
 def test_pixel_curves_give_the_bits_of_the_four_sorts(seed, kind):
-    maps, gts = _case(seed, levels=7 if kind == "ties" else None, special=kind == "special",
+    # "large": past descending_order's radix threshold (76,800 pixels), with ties, NaN, inf and -0.0
+    maps, gts = _case(seed, shape=(160, 96) if kind == "large" else (24, 32),
+                      levels={"ties": 7, "large": 40}.get(kind), special=kind in ("special", "large"),
                       dtype=np.float64 if kind == "float64" else np.float32)
+    if kind == "large":
+        maps[0][:4] = -0.0
     before, after = _reference(maps, gts), _new(maps, gts)
     assert before["pixel_auroc"] is not None and before["aupro"] is not None
     assert before["pixel_auroc"] == after["pixel_auroc"] and before["aupro"] == after["aupro"]
@@ -136,3 +140,20 @@ def test_pixel_curves_without_regions_or_without_normal_pixels():
                                                             "pro": None}
     full = [np.ones_like(g) for g in gts]
     assert _reference(maps, full) == _new(maps, full) == {"pixel_auroc": None, "aupro": None, "roc": None, "pro": None}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_descending_order_is_the_stable_argsort(dtype):
+    rng = np.random.default_rng(5)
+    # many ties of both signs, then distinct values differing in every bit of the key
+    values = np.r_[np.round(rng.normal(0, 3, 200_000), 1), rng.normal(0, 1, 100_000)].astype(dtype)
+    values[rng.integers(0, values.size, 50)] = -0.0
+    values[rng.integers(0, values.size, 50)] = 0.0
+    values[rng.integers(0, values.size, 20)] = np.inf
+    values[rng.integers(0, values.size, 20)] = -np.inf
+    scores = values.astype(np.float64)
+    expected = np.argsort(-scores, kind="stable")
+    assert np.array_equal(descending_order(scores), expected)
+    if dtype is np.float64:   # and float64 values that are not float32 ones
+        scores = scores + rng.random(scores.size) * 1e-9
+        assert np.array_equal(descending_order(scores), np.argsort(-scores, kind="stable"))

@@ -32,10 +32,27 @@ def _scores(values: np.ndarray) -> np.ndarray:
 
 def _thresholds(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The descending stable order of ``scores`` and the last sorted index of each distinct score."""
-    order = np.argsort(-scores, kind="stable")
+    order = descending_order(scores)
     s = scores[order]
     last = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]
     return order, last
+
+
+def descending_order(scores: np.ndarray) -> np.ndarray:
+    """``np.argsort(-scores, kind="stable")``; when every score is a float32 value (anomaly maps
+    are), the same permutation from two stable radix passes over 16-bit halves of an
+    order-preserving integer key, which is faster than a comparison sort of millions of floats."""
+    scores = np.asarray(scores, np.float64)
+    if scores.size < 1 << 16:
+        return np.argsort(-scores, kind="stable")
+    narrow = scores.astype(np.float32)
+    if not np.array_equal(narrow, scores):   # not float32 values, or NaN
+        return np.argsort(-scores, kind="stable")
+    bits = (narrow + np.float32(0.0)).view(np.uint32)   # -0.0 becomes +0.0: equal scores stay tied
+    ascending = np.where(bits >> 31 != 0, ~bits, bits | np.uint32(0x80000000))
+    key = ~ascending   # descending scores = ascending keys
+    order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((key[order] >> 16).astype(np.uint16), kind="stable")]
 
 
 def _cumulative(weight: np.ndarray, order: np.ndarray, last: np.ndarray) -> np.ndarray:
