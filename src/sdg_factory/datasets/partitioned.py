@@ -14,6 +14,9 @@ from kedro_datasets._typing import ImagePreview, TablePreview
 from sdg_factory.datasets._fs import full_path, is_object_store, temp_sibling
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 
+#: configuration keys ``from_config`` handles itself (versions, the catalog's validator)
+_KEDRO_ONLY_KEYS = frozenset({"versioned", "version", "validator"})
+
 
 class PartitionedDataset(BasePartitionsDataset):
     """A folder of files, each loaded and saved by an underlying Kedro dataset.
@@ -66,7 +69,26 @@ class PartitionedDataset(BasePartitionsDataset):
         config[self._filepath_arg] = full_path(self._protocol, path)
         if isinstance(kind, type):
             return kind(**config)
-        return AbstractDataset.from_config(f"partition:{posixpath.basename(path)}", {"type": kind, **config})
+        name = f"partition:{posixpath.basename(path)}"
+        resolved = self._dataset_class
+        if resolved is not None and not _KEDRO_ONLY_KEYS & config.keys():
+            try:
+                return resolved(**config)
+            except Exception:  # noqa: BLE001 - Kedro's own path raises its DatasetError for this config
+                pass
+        return AbstractDataset.from_config(name, {"type": kind, **config})
+
+    @cached_property
+    def _dataset_class(self) -> type | None:
+        """The partition dataset's class, imported once per folder instead of once per partition
+        (``from_config`` resolves the type's dotted path at every call); ``None`` for a versioned
+        class, which ``from_config`` keeps building (it gives each one its save version)."""
+        kind = self._dataset_config["type"]
+        try:
+            resolved, _ = parse_dataset_definition({"type": kind})
+        except Exception:  # noqa: BLE001 - from_config raises the error where the partition is made
+            return None
+        return None if getattr(resolved, "versioned", False) else resolved
 
     def _list_partitions(self) -> list[str]:
         return self._ids_by_suffix(self._suffix)

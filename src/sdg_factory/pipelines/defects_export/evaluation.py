@@ -17,7 +17,15 @@ import cv2
 import numpy as np
 
 from sdg_factory.defects import extract_defects
-from sdg_factory.defects.metrics import aupro, auroc, mask_iou, pro_curve, region_hits, roc_curve
+from sdg_factory.defects.metrics import (
+    area_under,
+    auroc,
+    mask_iou,
+    partial_area,
+    pixel_curves,
+    region_hits,
+    roc_curve,
+)
 from sdg_factory.pipelines.defects_export.report import metrics_figure
 
 
@@ -78,16 +86,15 @@ def evaluate_defects(defect_maps: dict[str, Callable], good_maps: dict[str, Call
     scored = [r for r in image_scores if r["score"] is not None]
     img_scores = np.array([r["score"] for r in scored], dtype=np.float64)
     img_labels = np.array([r["kind"] == "defect" for r in scored])
-    pix_scores = np.concatenate([m.ravel() for m in maps])
-    pix_labels = np.concatenate([g.ravel() for g in gts])
+    pixel = pixel_curves(maps, gts)   # pixel ROC and PRO from one sort of every pixel
 
     def recall(found: int, total: int) -> float | None:
         return found / total if total else None
 
     metrics = {
         "image_auroc": auroc(img_scores, img_labels),
-        "pixel_auroc": auroc(pix_scores, pix_labels),
-        "aupro": aupro(maps, gts, fpr_limit),
+        "pixel_auroc": area_under(pixel["roc"]),
+        "aupro": None if pixel["pro"] is None else float(partial_area(*pixel["pro"], fpr_limit) / fpr_limit),
         "aupro_fpr_limit": fpr_limit,
         "pixel_threshold": thr,
         "pixel_threshold_provenance": thresholds["pixel_threshold_provenance"],
@@ -106,8 +113,8 @@ def evaluate_defects(defect_maps: dict[str, Callable], good_maps: dict[str, Call
     }
     curves = {
         "image_roc": roc_curve(img_scores, img_labels) if metrics["image_auroc"] is not None else None,
-        "pixel_roc": roc_curve(pix_scores, pix_labels) if metrics["pixel_auroc"] is not None else None,
-        "pro": pro_curve(maps, gts) if metrics["aupro"] is not None else None,
+        "pixel_roc": pixel["roc"],
+        "pro": pixel["pro"],
     }
     return metrics, metrics_figure(metrics, curves)
 

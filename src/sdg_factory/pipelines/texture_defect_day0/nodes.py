@@ -239,12 +239,36 @@ def anomaly_mask(item: AnomalyItem, load_cad, load_submask, labels: dict) -> np.
     return _placement(item, load_cad, load_submask, labels)[0]
 
 
-def anomaly_image(item: AnomalyItem, load_clean, load_cad, load_submask, labels: dict, backend: str,
+@dataclass(frozen=True)
+class PlacedMask:
+    """A placement computed once, held at one bit a pixel until its savers ask for it (a mask
+    that is not 0/255 is held as it is): the mask saver and the painter read these bytes instead
+    of placing the defect again."""
+
+    bits: np.ndarray
+    shape: tuple[int, ...]
+    raw: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> PlacedMask:
+        binary = mask.dtype == np.uint8 and not ((mask != 0) & (mask != 255)).any()
+        if binary:
+            return cls(np.packbits(mask > 0), mask.shape)
+        return cls(np.empty(0, np.uint8), mask.shape, mask.copy())
+
+    def __call__(self) -> np.ndarray:
+        if self.raw is not None:
+            return self.raw.copy()
+        size = int(np.prod(self.shape))
+        return (np.unpackbits(self.bits, count=size).reshape(self.shape) * np.uint8(255)).astype(np.uint8)
+
+
+def anomaly_image(item: AnomalyItem, load_clean, load_cad, placed: PlacedMask, labels: dict, backend: str,
                   options: dict, checkpoint: Any, prompt: str, negative_prompt: str) -> np.ndarray:
     """The defective ROI (RGB): the backend paints the defect inside the placement mask."""
     from sdg_factory.backends.anomaly_generation import ANOMALY_GENERATORS, AnomalyRequest
 
-    mask, regions = _placement(item, load_cad, load_submask, labels)
+    mask, regions = placed(), semantic_regions(load_cad(), labels)
     generator = ANOMALY_GENERATORS.build(backend, options, checkpoint=checkpoint)
     request = AnomalyRequest(_clean_rgb(load_clean()), mask, item.defect_type, item.material, regions,
                              item_seed(item.seed, "paint"), prompt, negative_prompt)
@@ -254,9 +278,9 @@ def anomaly_image(item: AnomalyItem, load_clean, load_cad, load_submask, labels:
 def generate_anomalies(staged_images: dict, staged_cad_masks: dict, staged_submasks: dict, staged_spec: list[dict],
                        semantic_labels: dict, checkpoint: Any, params: dict, backend: str,
                        seed: int) -> tuple[dict, dict, list[dict], dict]:
-    """AnomalyGen inference with labels inline: per item the placement mask is computed once
-    here for its label (bbox, area) and again, identically, by the lazy savers that write the
-    mask and paint the image."""
+    """AnomalyGen inference with labels inline: per item the placement mask is computed once,
+    here, for its label (bbox, area); the lazy savers that write the mask and paint the image
+    are handed it (:class:`PlacedMask`) rather than placing the defect again."""
     items = plan_items(staged_images, staged_submasks, staged_spec, params.get("num_sdg"), seed)
     options = dict(params.get(backend, {}) or {})
     prompts = params.get("prompts", {}) or {}
@@ -276,10 +300,11 @@ def generate_anomalies(staged_images: dict, staged_cad_masks: dict, staged_subma
             continue
         bbox, area = mask_stats(mask)
         prompt = prompts.get(item.defect_type, item.defect_type.replace("_", " "))
-        images[item.partition_id] = partial(anomaly_image, item, staged_images[item.staged], load_cad, load_sub,
+        placed = PlacedMask.of(mask)
+        images[item.partition_id] = partial(anomaly_image, item, staged_images[item.staged], load_cad, placed,
                                             semantic_labels, backend, options, checkpoint, prompt,
                                             params.get("negative_prompt", ""))
-        masks[item.partition_id] = partial(anomaly_mask, item, load_cad, load_sub, semantic_labels)
+        masks[item.partition_id] = placed
         labels.append({
             "image": f"images/{item.partition_id}.png", "mask": f"masks/{item.partition_id}.png",
             "partition_id": item.partition_id, "material": item.material, "cell": item.cell, "stem": item.stem,
