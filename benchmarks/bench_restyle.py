@@ -46,7 +46,8 @@ def run() -> dict:
     load_before = os.getloadavg()[0]
     for board in ("0603_H100", "1152819000"):
         crop_dir = _crops(board)
-        rois = RoiCropDataset(path=str(crop_dir), progress=False).load()
+        roi_dataset = RoiCropDataset(path=str(crop_dir), progress=False)
+        rois = roi_dataset.load()
         n = len(rois)
         normals = sorted(crop_dir.glob("*/*/normal_img/*.png"))
         loaded = [roi() for roi in rois.values()]
@@ -59,8 +60,10 @@ def run() -> dict:
                                            executor={"type": "processes", "max_workers": 2})
             edited = EditedCropsDataset(path=str(out / "edited"), progress=False,
                                         executor={"type": "processes", "max_workers": 2})
+            # per item, as the run's hooks bind it (roi_crops is per_item): each output item's
+            # fingerprint reads its ROI's from the crop folder's manifest, which that folder caches
             binding = NodeFingerprint("pcba.restyle.augment_image_edit", "bench", "bench",
-                                      made_by={"fingerprint": "bench"})
+                                      per_item_sources=(roi_dataset,), made_by={"fingerprint": "bench"})
             for dataset in (crops, edited):
                 dataset.bind_fingerprint(binding)
             crops.save(aligned)
@@ -101,13 +104,14 @@ def run() -> dict:
         "rows": rows,
         "notes": [
             "whole stage = augment_image_edit's outputs saved as a Kedro run saves them (fingerprints "
-            "bound): augmented_crops through the processes executor (2 workers), one task per ROI that "
-            "decodes its crop (normal_img + cad_mask) once, restyles it, writes the edit to augment/edited, "
+            "bound per item from roi_crops, as the hooks bind them): augmented_crops through the processes "
+            "executor (2 workers), one task per ROI that decodes its crop's normal_img once (not its "
+            "cad_mask, which nothing in the task reads), restyles it, writes the edit to augment/edited, "
             "registers the in-memory edit onto the crop, writes augment/crop and the ROI's record; then "
             "edited_crops, which takes the edits those tasks wrote (a stat each, in the node's process); "
             "then the records gathered into restyle_registration.jsonl. Per ROI: one PNG encode (an "
             "unmoved edit's bytes are written to both folders; a moved one is encoded again after "
-            "resampling), two PNG decodes (normal_img, cad_mask), the restyle and the registration.",
+            "resampling), one PNG decode (normal_img), the restyle and the registration.",
             "peer = OpenCV imread + imencode(PNG, level 3) + write of each normal_img, serial, same run.",
             "Before issue 18 the registration pass ran serially in the node's process and each edit was "
             "decoded twice; the whole stage measured 0.065-0.23 of the bare I/O. With registration in the "
@@ -115,7 +119,7 @@ def run() -> dict:
             "encodes and five decodes per ROI) it measured 0.096-0.123 (2026-12-01, load ~5, 48 and 12 "
             "ROIs); cProfile of that serial stage: PNG encode 29%, restyle maths 38%, PNG decode 9%.",
             "Now one task per ROI: a classical (unmoved) edit is PNG-encoded once, its bytes written to "
-            "augment/edited and to augment/crop; the crop's two PNGs are decoded once; nothing is read back. "
+            "augment/edited and to augment/crop; the crop's normal_img is decoded once; nothing is read back. "
             "The maths are cheaper with the same bits (tests/pipelines/test_throughput_identity.py): no "
             "registration search when the unmoved edit already scores within min_gain of the NCC's maximum "
             "of 1 (nothing could then be kept; 228 of 0603_H100's 283 ROIs), and in-place float32 steps "

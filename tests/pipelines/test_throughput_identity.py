@@ -388,3 +388,40 @@ def test_the_cheaper_restyle_and_registration_maths_give_the_same_bits(monkeypat
     methods = [found.method for _, _, found in now]
     assert "identity" in methods and {"ecc", "coarse"} & set(methods)  # both the shortcut and the search
     assert max(found.score_identity for _, _, found in now) > 0.991  # the shortcut was taken
+
+
+# --- the crop's image decoded alone (its cad_mask never read by the restyle task) --------------
+def _whole_roi(loader):
+    return loader()  # a loader without image_only: the task decodes normal_img and cad_mask
+
+
+def test_tasks_that_skip_the_cad_mask_decode_write_the_same_bytes(tmp_path):
+    import pickle
+
+    from sdg_factory.datasets import RoiCropDataset
+
+    RUN_FAILURES.drain()
+    rois = [synthetic_roi(i, size=(72, 96), cell=f"x{i % 2}_y0") for i in range(4)]
+    crop = RoiCropDataset(path=str(tmp_path / "crop"), progress=False)
+    crop.save({cell: [r for r in rois if r.cell == cell] for cell in ("x0_y0", "x1_y0")})
+    loaders = crop.load()
+    pid = rois[0].partition_id
+    image_only, whole = loaders[pid].image_only(), loaders[pid]()
+    assert image_only.cad_mask is None and whole.cad_mask is not None
+    assert np.array_equal(image_only.normal_img, whole.normal_img)
+    assert (image_only.class_name, image_only.bbox_xyxy) == (whole.class_name, whole.bbox_xyxy)
+
+    _registered(tmp_path, "image_only", loaders)
+    _registered(tmp_path, "whole", {p: functools.partial(_whole_roi, loader) for p, loader in loaders.items()})
+    assert len(_files(tmp_path / "whole")) == 4
+    assert _files(tmp_path / "image_only") == _files(tmp_path / "whole")
+    assert _files(tmp_path / "image_only_edited") == _files(tmp_path / "whole_edited")
+    assert (tmp_path / "image_only.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+    # a pool task's job pickles its loaders' dataset without that dataset's manifest cache
+    assert loaders[pid].item_fingerprint  # fills the cache (what the fingerprint hook does in a run)
+    assert crop._manifest_cache is not None
+    copy = pickle.loads(pickle.dumps(loaders[pid]))
+    assert copy.source._manifest_cache is None and crop._manifest_cache is not None
+    assert np.array_equal(copy().cad_mask, whole.cad_mask)
+    RUN_FAILURES.drain()

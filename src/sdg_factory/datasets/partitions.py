@@ -134,6 +134,14 @@ class BasePartitionsDataset(AbstractDataset):
         self._manifest_cache: tuple[Any, Manifest, dict] | None = None
         self.metadata = metadata
 
+    def __getstate__(self) -> dict:
+        # the manifest cache (the folder's manifest and listing: O(items)) stays in this process. A
+        # pool task pickles the datasets its job refers to (a lazy saver's ItemLoaders); carrying
+        # every item's record to every task made each job ~90 KB for a 283-ROI crop folder
+        state = dict(self.__dict__)
+        state["_manifest_cache"] = None
+        return state
+
     # --- what subclasses provide -------------------------------------------------------
     def _list_partitions(self) -> list[str]:
         raise NotImplementedError

@@ -15,13 +15,14 @@ class Roi:
     is the colourised semantic segmentation cropped with the image; its colours resolve to
     classes through the merged ``crop/semantic_segmentation_labels.json``.
     ``bbox_xyxy`` is the crop window in the render tile (inclusive pixel corners).
+    ``cad_mask`` is None only when a task asked for the image alone (``RoiLoader.image_only``).
     """
 
     material: str
     cell: str
     stem: str
     normal_img: np.ndarray
-    cad_mask: np.ndarray
+    cad_mask: np.ndarray | None
     class_name: str = ""
     bbox_xyxy: tuple[int, int, int, int] = (0, 0, 0, 0)
     extra: dict = field(default_factory=dict)

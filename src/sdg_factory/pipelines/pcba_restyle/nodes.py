@@ -104,9 +104,11 @@ def edit_roi(editor: ImageEditor, load_roi: Callable[[], Roi], cookbook: dict, s
 
 
 def register_roi(edit: EditSlot, load_roi: Callable[[], Roi], options: dict, min_score: float) -> RegisteredEdit:
-    """One ROI's task: its crop decoded once, its edit (made now, or read back) registered onto
-    it and resampled into its frame."""
-    roi = load_roi()
+    """One ROI's task: its crop's image decoded once, its edit (made now, or read back) registered onto
+    it and resampled into its frame. Neither the edit nor the registration reads the crop's
+    ``cad_mask``: a loader that can skip decoding it (``image_only``) does."""
+    image_only = getattr(load_roi, "image_only", None)
+    roi = image_only() if image_only is not None else load_roi()
     edited = edit.edit(roi=roi)
     _, found = register(edited, roi.normal_img[..., :3], **options)
     accepted = found.score >= min_score
