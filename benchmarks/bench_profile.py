@@ -200,6 +200,15 @@ def run() -> dict:
         "masks; at 0.5, 0.46 of the CPU and IoU 0.9715 with the known masks (15 images of the default run); "
         "on the smoke env's 320x240 scenes 1.0 is worse, mean IoU 0.926 against the default's 0.944 "
         "(12 images): the default stays null.",
+        "Third pass (2026-12-02 evening; CPU seconds, paired old/new runs of each node, outputs byte-identical "
+        "and tested against the old code): structural_defect's 23 (mode, cell) jobs each re-read the perturbed "
+        "board (USD + 4277 parts, ~90% of a job) -> one read per mode and process, ~0.22 of the CPU; "
+        "bare_board's window polygons converted in one array, copper edges and nets looked up in the drawn "
+        "area only, ~0.8; defects evaluation sorted the 11.5 M pixels four times -> once (and two 16-bit "
+        "radix passes for float32 maps, the same stable order), ~0.33; anomalygen placed each defect three "
+        "times (label, mask, image) -> once, ~0.6; a partitioned folder looks its dataset class up once, not "
+        "per partition; pool tasks no longer pickle their loaders' manifest cache (88 KB per restyle job); "
+        "restyle tasks decode only the crop's normal_img (its cad_mask was never read).",
     ]
     if rerun is not None:
         notes.append(f"Unchanged re-run: {rerun['process_wall_s']:.1f} s, of which nodes "

@@ -137,6 +137,6 @@ def run() -> dict:
             "ECC 7%, PNG decode 5%, restyle maths 17%, the rest of the registration ~13%.",
             f"Load average (1 min, shared 2-core machine) {load_before:.1f} at the start of this run and "
             f"{os.getloadavg()[0]:.1f} at its end, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
-            "other engineers' tests ran meanwhile, and the whole-stage rows (2 workers) suffer most from it.",
+            "whatever else runs on the 2 cores meanwhile slows the whole-stage rows (2 workers) most.",
         ],
     }
