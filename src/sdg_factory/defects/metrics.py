@@ -82,8 +82,7 @@ def auroc(scores, labels) -> float | None:
     y = np.asarray(labels).ravel().astype(bool)
     if y.all() or not y.any():
         return None
-    fpr, tpr = roc_curve(scores, y)
-    return float(np.trapezoid(tpr, fpr))
+    return area_under(roc_curve(scores, y))
 
 
 def pro_curve(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -116,10 +115,10 @@ def _pro_weights(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]
 def aupro(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray], fpr_limit: float = 0.3) -> float | None:
     """Area under the PRO curve for FPR in ``[0, fpr_limit]``, divided by ``fpr_limit``."""
     try:
-        fpr, pro = pro_curve(maps, gt_masks)
+        curve = pro_curve(maps, gt_masks)
     except ValueError:
         return None
-    return float(partial_area(fpr, pro, fpr_limit) / fpr_limit)
+    return pro_area(curve, fpr_limit)
 
 
 def pixel_curves(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]) -> dict[str, tuple | None]:
@@ -151,6 +150,11 @@ def pixel_curves(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]) -> 
 def area_under(curve: tuple[np.ndarray, np.ndarray] | None) -> float | None:
     """``auroc``'s area of a ``(fpr, tpr)`` curve (``None`` for none)."""
     return None if curve is None else float(np.trapezoid(curve[1], curve[0]))
+
+
+def pro_area(curve: tuple[np.ndarray, np.ndarray] | None, fpr_limit: float) -> float | None:
+    """``aupro``'s area of a ``(fpr, pro)`` curve up to ``fpr_limit``, over it (``None`` for none)."""
+    return None if curve is None else float(partial_area(*curve, fpr_limit) / fpr_limit)
 
 
 def partial_area(x: np.ndarray, y: np.ndarray, limit: float) -> float:

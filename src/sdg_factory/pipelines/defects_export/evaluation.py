@@ -21,8 +21,8 @@ from sdg_factory.defects.metrics import (
     area_under,
     auroc,
     mask_iou,
-    partial_area,
     pixel_curves,
+    pro_area,
     region_hits,
     roc_curve,
 )
@@ -94,7 +94,7 @@ def evaluate_defects(defect_maps: dict[str, Callable], good_maps: dict[str, Call
     metrics = {
         "image_auroc": auroc(img_scores, img_labels),
         "pixel_auroc": area_under(pixel["roc"]),
-        "aupro": None if pixel["pro"] is None else float(partial_area(*pixel["pro"], fpr_limit) / fpr_limit),
+        "aupro": pro_area(pixel["pro"], fpr_limit),
         "aupro_fpr_limit": fpr_limit,
         "pixel_threshold": thr,
         "pixel_threshold_provenance": thresholds["pixel_threshold_provenance"],
