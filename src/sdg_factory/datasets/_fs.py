@@ -36,6 +36,8 @@ import fsspec
 import fsspec.implementations.local
 from kedro.io.core import get_protocol_and_path
 
+from sdg_factory.listing import find
+
 TMP_MARK = ".sdg-tmp-"
 # protocols of object stores: no atomic rename, but an atomic PUT per object
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss", "oci", "r2"})
@@ -210,7 +212,7 @@ def remove_temporaries(fs: Any, root: str, suffix: str | tuple[str, ...] = "") -
     run's, another run's on the same folder, a Dask worker's — are left alone."""
     if not fs.exists(root):
         return 0
-    stale = [p for p in fs.find(root)
+    stale = [p for p in find(fs, root)
              if posixpath.basename(p).startswith(TMP_MARK) and p.endswith(suffix) and orphaned(fs, p)]
     for path in stale:
         try:

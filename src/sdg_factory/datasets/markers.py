@@ -16,6 +16,7 @@ from typing import Any
 from sdg_factory.datasets._fs import TMP_MARK, atomic_write_bytes, is_hidden
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 from sdg_factory.fingerprints.manifest import Manifest
+from sdg_factory.listing import find
 
 
 class CompletionMarkersDataset(BasePartitionsDataset):
@@ -36,7 +37,7 @@ class CompletionMarkersDataset(BasePartitionsDataset):
             return []
         suffix = "/" + self._marker
         out = []
-        for path in self._fs.find(self._root):
+        for path in find(self._fs, self._root):
             rel = posixpath.relpath(path, self._root)
             if rel.endswith(suffix) and not is_hidden(rel[: -len(suffix)]) and TMP_MARK not in rel:
                 out.append(rel[: -len(suffix)])

@@ -54,6 +54,7 @@ from sdg_factory.datasets.failures import MANIFEST_NAME, RUN_FAILURES, Partition
 from sdg_factory.fingerprints.context import UNCHANGED, NodeFingerprint
 from sdg_factory.fingerprints.hashing import CONTENT_HASHES, digest, stat_key
 from sdg_factory.fingerprints.manifest import Manifest, intact, read_manifest
+from sdg_factory.listing import find
 from sdg_factory.paths import check_relative
 from sdg_factory.redaction import scrub
 
@@ -173,7 +174,7 @@ class BasePartitionsDataset(AbstractDataset):
         if not self._fs.exists(self._root):
             return []
         ids = []
-        for path in self._fs.find(self._root):
+        for path in find(self._fs, self._root):
             rel = posixpath.relpath(path, self._root)
             if is_hidden(rel) or not rel.endswith(suffix) or (skip_folder and rel.startswith(skip_folder + "/")):
                 continue
@@ -215,7 +216,7 @@ class BasePartitionsDataset(AbstractDataset):
         """``{relative path: (size, mtime)}`` of every data file below the folder (one listing)."""
         if not self._fs.exists(self._root):
             return {}
-        listing = self._fs.find(self._root, detail=True)
+        listing = find(self._fs, self._root, detail=True)
         out = {}
         for path, info in listing.items():
             rel = posixpath.relpath(path, self._root)

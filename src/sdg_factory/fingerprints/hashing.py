@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from sdg_factory.listing import find
+
 CHUNK = 1 << 20
 
 
@@ -114,7 +116,7 @@ def tree_fingerprint(fs: Any, root: str, url: str, skip_hidden: bool = False) ->
     if not fs.exists(root):
         return digest("absent", url)
     if fs.isdir(root):
-        files = sorted(fs.find(root, detail=True).items())
+        files = sorted(find(fs, root, detail=True).items())
     else:
         files = [(root, fs.info(root))]
     hashes = []
