@@ -15,10 +15,9 @@ from benchmarks.pcba_fixture import ROOT, board_params, rendered_folder
 from benchmarks.report import best_of
 from sdg_factory.datasets import (
     EditedCropsDataset,
-    JSONDataset,
     JSONLinesDataset,
-    PartitionedDataset,
     RegisteredEditsDataset,
+    RegistrationRecordsDataset,
     ReplicatorRenderFolderDataset,
     RoiCropDataset,
 )
@@ -68,10 +67,8 @@ def run() -> dict:
                 dataset.bind_fingerprint(binding)
             crops.save(aligned)
             edited.save(edits)
-            items = PartitionedDataset(path=str(out / "crop" / ".registration"), dataset=JSONDataset,
-                                       filename_suffix=".json", progress=False)
             JSONLinesDataset(filepath=str(out / "restyle_registration.jsonl")).save(
-                registration_records(crops.load(), items.load()))
+                registration_records(crops.load(), RegistrationRecordsDataset(path=str(out / "crop")).load()))
             shutil.rmtree(out)
 
         def compute():

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from sdg_factory import rerun_hooks
+from sdg_factory.datasets import partitions
 from sdg_factory.datasets.scene_history import COLUMNS
 from sdg_factory.datasets.yolo import dataset_yaml
 from sdg_factory.defects import config as defects_config
@@ -89,7 +90,9 @@ def _expected() -> dict[tuple[str, int], dict[str, set[str]]]:
         ("## Provenance and manifests", 1): {"": dict_keys(manifest.Manifest.body, "partitions") | {"checksum"},
                                              "made_by": dict_keys(rerun_hooks.FingerprintHooks.node_fingerprint,
                                                                   "algorithm_version"),
-                                             "items": {"fingerprint", "files"}},
+                                             # an item entry as a save writes it, with a task's record
+                                             "items": set(partitions.BasePartitionsDataset._written_items(
+                                                 {"p": []}, {}, {}, {"p": {}})["p"])},
         ("### `anomaly_staging/defect_spec.jsonl`", 0): {
             # {**taxonomy entry (material, defect_type, spatial_dependency), mask_dir, count, rois}
             "": dict_keys(texture.preflight_urls, "spatial_dependency")

@@ -15,7 +15,12 @@ import pytest
 
 from sdg_factory.backends.image_edit import IMAGE_EDITORS, EditRequest, ImageEditError
 from sdg_factory.backends.image_edit.endpoints import _first_image_url, decode_b64_image
-from sdg_factory.datasets import ImageDataset, JSONDataset, PartitionedDataset, RegisteredEditsDataset
+from sdg_factory.datasets import (
+    ImageDataset,
+    PartitionedDataset,
+    RegisteredEditsDataset,
+    RegistrationRecordsDataset,
+)
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 from tests.backends.fake_image_edit_server import SHIFT_FRACTION, FakeImageEditServer
@@ -88,8 +93,7 @@ def test_route_end_to_end_with_retries_failures_and_registration(tmp_path, route
         crops.save(restyle_and_register_rois(edited_rois, route, server.url, "test-model",
                                              {**params, "registration": REGISTRATION}, run_seed=7)[0])
         assert crops.failed_partitions() == []
-        items = PartitionedDataset(path=str(tmp_path / "augment" / "crop" / ".registration"), dataset=JSONDataset,
-                                   filename_suffix=".json").load()
+        items = RegistrationRecordsDataset(path=str(tmp_path / "augment" / "crop")).load()
         by_pid = {r["partition"]: r for r in registration_records(crops.load(), items)}
         shifted = by_pid[by_key[1]]
         # the server's shift of the 160 x 128 picture, at half scale

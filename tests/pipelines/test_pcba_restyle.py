@@ -9,7 +9,13 @@ import json
 import numpy as np
 import pytest
 
-from sdg_factory.datasets import ImageDataset, JSONDataset, JSONLinesDataset, PartitionedDataset, RegisteredEditsDataset
+from sdg_factory.datasets import (
+    ImageDataset,
+    JSONLinesDataset,
+    PartitionedDataset,
+    RegisteredEditsDataset,
+    RegistrationRecordsDataset,
+)
 from sdg_factory.datasets.edited_crops import EditedCropsDataset
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.datasets.image import decode_image
@@ -58,13 +64,64 @@ def test_an_edit_that_changed_the_geometry_is_rejected_not_written(tmp_path):
     crops = RegisteredEditsDataset(path=str(tmp_path / "crop"), edits=str(tmp_path / "edited"), progress=False,
                                    executor={"type": "processes", "max_workers": 2})
     crops.save(aligned)  # registered in the pool
-    items = PartitionedDataset(path=str(tmp_path / "crop" / ".registration"), dataset=JSONDataset,
-                               filename_suffix=".json").load()
+    items = RegistrationRecordsDataset(path=str(tmp_path / "crop")).load()
     records = registration_records(crops.load(), items)
-    assert [r["accepted"] for r in records] == [True, False]
+    assert [r["accepted"] for r in records] == [True, False]  # the rejected edit's record is kept with its failure
+    assert not (tmp_path / "crop" / ".registration").exists()
     assert sorted(crops.load()) == [rois[0].partition_id]
     assert crops.failed_partitions() == [rois[1].partition_id]
     assert "min_score" in RUN_FAILURES.drain()[0].error
+
+
+def test_records_come_back_with_the_tasks_and_a_folder_written_with_record_files_still_reads(tmp_path):
+    """No file per registration record: each task's record is kept in the folder's manifest (a
+    rejected edit's with its failure). A folder written when every record was a file under
+    .registration/ still reads, and its files go once their items are recomputed."""
+    RUN_FAILURES.drain()
+    rois = [synthetic_roi(i, cell=f"x{i % 2}_y0") for i in range(3)]
+    crop_dir = tmp_path / "crop"
+
+    def save(version):
+        fingerprint = NodeFingerprint("pcba.restyle.augment_image_edit", "s", version, made_by={"fingerprint": version})
+        aligned, edits, _ = restyle_and_register_rois(roi_loaders(rois), "classical", "", "m", CLASSICAL, 3)
+        for dataset, value in ((RegisteredEditsDataset(path=str(crop_dir), edits=str(tmp_path / "edited"),
+                                                       progress=False), aligned),
+                               (EditedCropsDataset(path=str(tmp_path / "edited"), progress=False), edits)):
+            dataset.bind_fingerprint(fingerprint)
+            dataset.save(value)
+
+    save("v1")
+    records = RegistrationRecordsDataset(path=str(crop_dir)).load()
+    assert sorted(records) == sorted(r.partition_id for r in rois)
+    assert all(r["accepted"] and r["partition"] == pid for pid, r in records.items())
+    assert not (crop_dir / ".registration").exists()
+    manifest_file = crop_dir / ".sdg_manifest.png.json"
+    doc = json.loads(manifest_file.read_text())
+    assert {pid: item["record"] for pid, item in doc["items"].items()} == records
+
+    # the same folder as an older version wrote it: records as files, listed among the items' files
+    from sdg_factory.fingerprints.manifest import Manifest
+
+    items = {}
+    for pid, item in doc["items"].items():
+        record_file = crop_dir / ".registration" / f"{pid}.json"
+        record_file.parent.mkdir(parents=True, exist_ok=True)
+        record_file.write_text(json.dumps(item.pop("record")))
+        info = record_file.stat()
+        item["files"][f".registration/{pid}.json"] = [info.st_size, info.st_mtime]
+        items[pid] = item
+    legacy = Manifest(items=items, made_by=doc["made_by"], partitions=doc["partitions"], failed=doc["failed"])
+    manifest_file.write_bytes(legacy.encode())
+    assert RegistrationRecordsDataset(path=str(crop_dir)).load() == records
+    save("v1")  # unchanged: kept as they are
+    assert len(list((crop_dir / ".registration").rglob("*.json"))) == 3
+    assert RegistrationRecordsDataset(path=str(crop_dir)).load() == records
+    save("v2")  # recomputed: the records move into the manifest, their files go
+    assert list((crop_dir / ".registration").rglob("*.json")) == []
+    assert RegistrationRecordsDataset(path=str(crop_dir)).load() == records
+    with pytest.raises(Exception, match="read-only"):
+        RegistrationRecordsDataset(path=str(crop_dir)).save({})
+    assert RUN_FAILURES.drain() == []
 
 
 def _bound(dataset, fingerprint):

@@ -15,10 +15,10 @@ import numpy as np
 from sdg_factory.datasets import (
     EditedCropsDataset,
     ImageDataset,
-    JSONDataset,
     JSONLinesDataset,
     PartitionedDataset,
     RegisteredEditsDataset,
+    RegistrationRecordsDataset,
 )
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.fingerprints import NodeFingerprint
@@ -79,8 +79,7 @@ def _registered(tmp_path, name, loaders, edits_from=None):
         dataset.bind_fingerprint(fingerprint)
     crops.save(aligned)
     edited.save(edits)
-    items = PartitionedDataset(path=str(tmp_path / name / ".registration"), dataset=JSONDataset,
-                               filename_suffix=".json").load()
+    items = RegistrationRecordsDataset(path=str(tmp_path / name)).load()
     JSONLinesDataset(filepath=str(tmp_path / f"{name}.jsonl")).save(registration_records(crops.load(), items))
     return crops, edited_dir
 

@@ -25,6 +25,7 @@ _EXPORTS = {
     "PartitionedDataset": "partitioned",
     "PartitionedTableDataset": "partitioned",
     "RegisteredEditsDataset": "registered_edits",
+    "RegistrationRecordsDataset": "registration_records",
     "ReplicatorRenderFolderDataset": "render_folder",
     "RoiCropDataset": "roi_crops",
     "TextDataset": "text_file",

@@ -37,12 +37,16 @@ JobResult = tuple[str, "str | None", Any]
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
+def describe_error(exc: BaseException) -> str:
+    """How a partition's failure is recorded: the exception's type and message, one line each."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
 def _call(fn: Callable, pid: str, job: Any) -> JobResult:
     try:
         return pid, None, fn(pid, job)
     except Exception as exc:  # noqa: BLE001 - recorded per partition
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return pid, detail, None
+        return pid, describe_error(exc), None
 
 
 class SerialExecutor:

@@ -32,6 +32,7 @@ import posixpath
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -49,7 +50,7 @@ from sdg_factory.datasets._fs import (
     refresh,
     remove_temporaries,
 )
-from sdg_factory.datasets.executors import make_executor
+from sdg_factory.datasets.executors import describe_error, make_executor
 from sdg_factory.datasets.failures import MANIFEST_NAME, RUN_FAILURES, PartitionFailure
 from sdg_factory.fingerprints.context import UNCHANGED, NodeFingerprint
 from sdg_factory.fingerprints.hashing import CONTENT_HASHES, digest, stat_key
@@ -63,17 +64,39 @@ logger = logging.getLogger(__name__)
 MANIFEST_FLUSH_S = 2.0  # how often a long save records what it has written so far (for resume)
 
 
-def _write_job(dataset: BasePartitionsDataset, pid: str, value: Any) -> list[str]:
+@dataclass(frozen=True)
+class Written:
+    """What one partition's task reports back to the save: the files it wrote and, for a folder
+    whose items carry a record (a registration's transform and score), that record, which the
+    save keeps in the item's manifest entry (no file per record, nothing read back). ``error``:
+    the item failed after making its record (the record is kept with the failure)."""
+
+    files: list[str] = field(default_factory=list)
+    record: dict | None = None
+    error: str | None = None
+
+
+def _write_job(dataset: BasePartitionsDataset, pid: str, value: Any) -> list[str] | Written:
     """Compute one partition (calling a lazy saver) and write it; runs on a worker.
 
-    Returns the files (relative to the dataset's folder) that the partition consists of."""
+    Returns the files (relative to the dataset's folder) that the partition consists of, or a
+    :class:`Written` when the item has a record. An exception that carries ``item_record``
+    fails the item with that record kept."""
     refresh(dataset._fs)  # a long-lived worker's listings may predate other workers' writes
     copy = getattr(dataset, "_copy_item", None)  # an item of another folder of the same layout:
     if copy is not None and (copied := copy(pid, value)) is not None:  # its files, byte for byte
         return copied
     if callable(value):
         value = value()
-    written = dataset._write_partition(pid, value)
+    try:
+        written = dataset._write_partition(pid, value)
+    except Exception as exc:
+        record = getattr(exc, "item_record", None)
+        if record is None:
+            raise
+        return Written(record=record, error=describe_error(exc))
+    if isinstance(written, Written):
+        return written
     if isinstance(written, (list, tuple)):
         return [str(rel) for rel in written]
     return dataset._files_of(pid)
@@ -344,6 +367,7 @@ class BasePartitionsDataset(AbstractDataset):
 
         executor = make_executor(self._executor_spec)
         results: dict[str, list[str]] = {}
+        records: dict[str, dict] = {}  # what the items' tasks said of them (Written.record)
         bar = tqdm(
             total=len(jobs),
             desc=f"{posixpath.basename(self._root) or self._root} ({executor.name})",
@@ -357,6 +381,10 @@ class BasePartitionsDataset(AbstractDataset):
         written_stats: dict[str, tuple[int, float]] = {}
         with bar:
             for pid, error, files in executor.run(partial(_write_job, self), jobs):
+                if isinstance(files, Written):
+                    if files.record is not None:
+                        records[pid] = files.record
+                    error, files = error or files.error, files.files
                 if error is None:
                     results[pid] = list(files or [])
                 else:
@@ -372,7 +400,7 @@ class BasePartitionsDataset(AbstractDataset):
                     fresh = [rel for pid in results.keys() - recorded for rel in results[pid]]
                     recorded.update(results)
                     written_stats.update(self._stat_some(fresh))
-                    interim.update(self._written_items(results, fingerprints, written_stats))
+                    interim.update(self._written_items(results, fingerprints, written_stats, records))
                     self._write_manifest(Manifest(items=dict(sorted(interim.items())), made_by=binding.made_by,
                                                   partitions=len(data)))
                     last_flush = time.monotonic()
@@ -384,14 +412,16 @@ class BasePartitionsDataset(AbstractDataset):
             remove_temporaries(self._fs, self._root, self._temporary_suffix)
         after = self._stat_files()
         items = dict(kept)
-        items.update(self._written_items(results, fingerprints, after))
+        items.update(self._written_items(results, fingerprints, after, records))
         stale = 0
         if binding is not None:
             stale = self._remove_stale(old, after, items)
         manifest = Manifest(items={pid: items[pid] for pid in sorted(items)},
                             made_by=binding.made_by if binding is not None else {},
                             partitions=len(data),
-                            failed=[{"partition": f.partition, "error": f.error} for f in failures])
+                            failed=[{"partition": f.partition, "error": f.error,
+                                     **({"record": records[f.partition]} if f.partition in records else {})}
+                                    for f in failures])
         self._write_manifest(manifest)
         self._manifest_cache = None
         logger.info(
@@ -403,9 +433,12 @@ class BasePartitionsDataset(AbstractDataset):
 
     @staticmethod
     def _written_items(results: dict[str, list[str]], fingerprints: dict[str, str | None],
-                       stats: dict[str, tuple[int, float]]) -> dict[str, dict]:
+                       stats: dict[str, tuple[int, float]], records: dict[str, dict] | None = None
+                       ) -> dict[str, dict]:
+        records = records or {}
         return {pid: {"fingerprint": fingerprints.get(pid),
-                      "files": {rel: list(stats[rel]) for rel in sorted(set(files)) if rel in stats}}
+                      "files": {rel: list(stats[rel]) for rel in sorted(set(files)) if rel in stats},
+                      **({"record": records[pid]} if pid in records else {})}
                 for pid, files in results.items()}
 
     def _remove_stale(self, old: Manifest, stats: dict, items: dict[str, dict]) -> int:

@@ -1,14 +1,16 @@
 """``RegisteredEditsDataset``: restyled ROIs aligned with their crops, and each one's record.
 
 Saves :class:`~sdg_factory.imaging.registration.RegisteredEdit` values (lazily computed on the
-executor's workers, so registration runs in the pool tasks). Per partition ``<MAT>/<cell>/<NNNN>``::
-
-    <MAT>/<cell>/<NNNN>.png               the aligned edit (what loads, as ImageDataset would)
-    .registration/<MAT>/<cell>/<NNNN>.json   its registration record, written first
-
-An edit that was rejected (or whose registration failed) writes only its record, then fails its
-partition with the reason, so the folder never holds an image off its ``cad_mask``. Read the
-records with a :class:`PartitionedDataset` of JSON files at ``<path>/.registration``.
+executor's workers, so registration runs in the pool tasks). Per partition ``<MAT>/<cell>/<NNNN>``
+the folder holds ``<MAT>/<cell>/<NNNN>.png``, the aligned edit (what loads, as ImageDataset
+would). Each task's registration record comes back with its result and is kept in the item's
+entry of the folder's manifest (``"record"``; a rejected edit's in its ``failed`` entry): no
+file per record, nothing read back. An edit that was rejected (or whose registration failed)
+writes no image and fails its partition with the reason, so the folder never holds an image
+off its ``cad_mask``. Read the records with a
+:class:`~sdg_factory.datasets.RegistrationRecordsDataset` on the same path. (Folders written
+before records moved into the manifest keep theirs in ``.registration/<MAT>/<cell>/<NNNN>.json``
+until the item is recomputed; those are read too.)
 
 ``edits`` names the folder of the edits themselves (an
 :class:`~sdg_factory.datasets.EditedCropsDataset`, saved after this one): a task whose value
@@ -22,10 +24,8 @@ it there before registering it, so each edit is encoded once and never decoded a
       edits: ${globals:dig_url_root}/runs/demo/augment/edited
       executor: {type: processes, max_workers: 2}
     restyle_registration_items:
-      type: sdg_factory.datasets.PartitionedDataset
-      path: ${globals:dig_url_root}/runs/demo/augment/crop/.registration
-      dataset: sdg_factory.datasets.JSONDataset
-      filename_suffix: .json
+      type: sdg_factory.datasets.RegistrationRecordsDataset
+      path: ${globals:dig_url_root}/runs/demo/augment/crop   # augmented_crops' path
 """
 
 from __future__ import annotations
@@ -34,14 +34,15 @@ import json
 from functools import partial
 from typing import Any
 
+from sdg_factory.datasets._fs import refresh
 from sdg_factory.datasets.edited_crops import EditSlot
 from sdg_factory.datasets.image import ImageDataset
 from sdg_factory.datasets.partitioned import PartitionedDataset
-from sdg_factory.datasets.partitions import ItemLoader
+from sdg_factory.datasets.partitions import ItemLoader, Written
 from sdg_factory.fingerprints.manifest import intact
 from sdg_factory.imaging.registration import RegisteredEdit, RegistrationError
 
-RECORDS_DIR = ".registration"
+RECORDS_DIR = ".registration"  # records of folders written before they moved into the manifest
 
 
 class RegisteredEditsDataset(PartitionedDataset):
@@ -51,34 +52,49 @@ class RegisteredEditsDataset(PartitionedDataset):
         kwargs.setdefault("dataset", ImageDataset)
         kwargs.setdefault("filename_suffix", ".png")
         super().__init__(path=path, **kwargs)
-        self._saving: set[str] = set()
         self._edits = None if edits is None else PartitionedDataset(
             path=edits, dataset=ImageDataset, filename_suffix=".png", progress=False,
             credentials=kwargs.get("credentials"), fs_args=kwargs.get("fs_args"))
 
-    def _record_file(self, pid: str) -> str:
-        return f"{RECORDS_DIR}/{pid}.json"
-
-    def _files_of(self, pid: str) -> list[str]:
-        return [*super()._files_of(pid), self._record_file(pid)]
-
-    def _write_partition(self, pid: str, value: Any) -> list[str]:
+    def _write_partition(self, pid: str, value: Any) -> Written:
         if not isinstance(value, RegisteredEdit):
             raise TypeError(
                 f"RegisteredEditsDataset at '{self._path}' saves RegisteredEdit values (an aligned "
                 f"edit and its record); partition {pid!r} got {type(value).__name__}"
             )
-        record = json.dumps(value.record, sort_keys=False).encode()
-        self._write_bytes(self._record_file(pid), record)
+        record = json.loads(json.dumps(value.record))  # as the manifest holds it (JSON values)
         if value.rejected is not None:
-            raise RegistrationError(
+            error = RegistrationError(
                 f"{value.rejected}: the edit does not match the crop's geometry. Delete its file under "
                 "augment/edited/ to have it edited again on the next run."
             )
+            error.item_record = record  # kept with the failure (see Written)
+            raise error
         if value.encoded is not None and self._plain_png:  # the bytes this folder would encode
             self._write_bytes(pid + self._suffix, value.encoded)
-            return self._files_of(pid)
-        return super()._write_partition(pid, value.image)
+            return Written(self._files_of(pid), record)
+        files = super()._write_partition(pid, value.image)
+        return Written(list(files) if isinstance(files, (list, tuple)) else self._files_of(pid), record)
+
+    def records(self) -> dict[str, dict]:
+        """Every item's registration record, rejected edits' included (see the module docstring)."""
+        refresh(self._fs)
+        self._manifest_cache = None
+        manifest, _ = self._manifest_and_stats()
+        self._manifest_cache = None
+        if not manifest.trusted:
+            return {}
+        out = {}
+        for pid, item in manifest.items.items():
+            if "record" in item:
+                out[pid] = item["record"]
+            elif f"{RECORDS_DIR}/{pid}.json" in item.get("files", {}):  # written before records moved
+                with self._fs.open(self._join(RECORDS_DIR, pid + ".json"), "rb") as handle:
+                    out[pid] = json.loads(handle.read().decode())
+        for failure in manifest.failed:
+            if isinstance(failure.get("record"), dict):
+                out[failure["partition"]] = failure["record"]
+        return dict(sorted(out.items()))
 
     @property
     def _plain_png(self) -> bool:
@@ -88,12 +104,8 @@ class RegisteredEditsDataset(PartitionedDataset):
                 and (kind is ImageDataset or kind in names))
 
     def save(self, data: dict[str, Any]) -> None:
-        self._saving = set(data) if isinstance(data, dict) else set()
         slots = self._plan_edits(data) if isinstance(data, dict) and self._edits is not None else {}
-        try:
-            super().save(data)
-        finally:
-            self._saving = set()
+        super().save(data)
         if slots:  # what the edits folder (saved next) needs to know of the tasks that failed
             self._manifest_cache = None
             for failure in self._manifest_and_stats()[0].failed:
@@ -141,11 +153,7 @@ class RegisteredEditsDataset(PartitionedDataset):
                     and intact(previous, own_stats) and edit_stat[1] <= image[1]
                     and previous.get("fingerprint") == binding.item_fingerprint(pid, value))
 
-    def _remove_stale(self, old, stats: dict, items: dict[str, dict]) -> int:
-        # the record of an edit that failed in this save stays (beside no image): it says why
-        failed_now = {self._record_file(pid) for pid in self._saving if pid not in items}
-        return super()._remove_stale(old, {k: v for k, v in stats.items() if k not in failed_now}, items)
-
     def _owned_files(self, stats: dict) -> set[str]:
-        # records of items no longer made are this dataset's too (their image may be gone)
+        # records written before they moved into the manifest are this dataset's too: removed
+        # once their item is recomputed, fails or is no longer made
         return super()._owned_files(stats) | {rel for rel in stats if rel.startswith(RECORDS_DIR + "/")}

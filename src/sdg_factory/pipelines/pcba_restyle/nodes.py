@@ -122,9 +122,8 @@ def register_roi(edit: EditSlot, load_roi: Callable[[], Roi], options: dict, min
     return RegisteredEdit(warp_to_reference(edited, matrix, (edited.shape[1], edited.shape[0])), record)
 
 
-def registration_records(augmented_crops: dict[str, Callable], registration_items: dict[str, Callable[[], dict]]
-                         ) -> list[dict]:
-    """One record per registered ROI (its transform, score and whether it was accepted), read
-    from the records the registration tasks wrote beside ``augment/crop`` (``augmented_crops``
-    is an input so that this runs after them)."""
-    return [registration_items[pid]() for pid in sorted(registration_items)]
+def registration_records(augmented_crops: dict[str, Callable], registration_items: dict[str, dict]) -> list[dict]:
+    """One record per registered ROI (its transform, score and whether it was accepted), sorted by
+    ROI: the records the registration tasks returned, which ``augmented_crops``' save kept in its
+    manifest (``augmented_crops`` is an input so that this runs after them)."""
+    return [registration_items[pid] for pid in sorted(registration_items)]
