@@ -160,6 +160,22 @@ def atomic_write_bytes(fs: Any, path: str, data: bytes) -> None:
             raise
 
 
+def write_bytes_if_changed(fs: Any, path: str, data: bytes) -> bool:
+    """:func:`atomic_write_bytes`, unless ``path`` already holds exactly ``data``: an unchanged
+    re-run then leaves the file (and its mtime) alone. Returns whether it wrote. The size is
+    compared first, so a file that did change is rarely read back."""
+    try:
+        same = fs.info(path).get("size") == len(data)
+    except (FileNotFoundError, OSError):
+        same = False
+    if same:
+        with fs.open(path, "rb") as handle:
+            same = handle.read() == data
+    if not same:
+        atomic_write_bytes(fs, path, data)
+    return not same
+
+
 def _is_local(fs: Any) -> bool:
     return isinstance(fs, fsspec.implementations.local.LocalFileSystem)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-from sdg_factory.datasets._fs import atomic_write_bytes, filesystem, full_path, refresh
+from sdg_factory.datasets._fs import filesystem, full_path, refresh, write_bytes_if_changed
 from sdg_factory.datasets.single_file import SingleFileMixin
 from sdg_factory.fingerprints.context import NodeFingerprint
 from sdg_factory.fingerprints.manifest import Manifest, sidecar_path
@@ -58,7 +58,7 @@ class OptionalJSONDataset(SingleFileMixin, AbstractDataset[None, Any]):
         if binding is not None:  # what made "no file", so an unchanged re-run skips the node
             manifest = Manifest(items={"": {"fingerprint": ABSENT, "files": {}}}, made_by=binding.made_by,
                                 partitions=1)
-            atomic_write_bytes(self._fs, sidecar_path(self._path), manifest.encode())
+            write_bytes_if_changed(self._fs, sidecar_path(self._path), manifest.encode())
 
     def is_fresh(self, fingerprint: NodeFingerprint) -> bool:
         refresh(self._fs)

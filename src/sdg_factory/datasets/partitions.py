@@ -49,6 +49,7 @@ from sdg_factory.datasets._fs import (
     is_object_store,
     refresh,
     remove_temporaries,
+    write_bytes_if_changed,
 )
 from sdg_factory.datasets.executors import describe_error, make_executor
 from sdg_factory.datasets.failures import MANIFEST_NAME, RUN_FAILURES, PartitionFailure
@@ -219,12 +220,7 @@ class BasePartitionsDataset(AbstractDataset):
     def _write_bytes_if_changed(self, relative: str, data: bytes) -> str:
         """Write a folder-level file (a class list, a dataset YAML) only when its bytes change,
         so an unchanged re-run leaves it (and its mtime) alone."""
-        path = self._join(relative)
-        if self._fs.exists(path):
-            with self._fs.open(path, "rb") as handle:
-                if handle.read() == data:
-                    return relative
-        atomic_write_bytes(self._fs, path, data)
+        write_bytes_if_changed(self._fs, self._join(relative), data)
         return relative
 
     # --- fingerprints --------------------------------------------------------------------
@@ -455,7 +451,8 @@ class BasePartitionsDataset(AbstractDataset):
         return len(stale)
 
     def _write_manifest(self, manifest: Manifest) -> None:
-        atomic_write_bytes(self._fs, self._manifest_path(), manifest.encode())
+        # a node that ran and kept every item records the manifest it read: not rewritten
+        write_bytes_if_changed(self._fs, self._manifest_path(), manifest.encode())
 
     def _exists(self) -> bool:
         refresh(self._fs)

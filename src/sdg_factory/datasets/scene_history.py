@@ -8,7 +8,10 @@ shared engines, kedro-viz table preview) with what a history needs on top:
 - ``save`` *upserts* by ``scene_id`` in one transaction (delete + insert), so a resumed run
   rewrites its rows instead of duplicating them — plain ``to_sql(if_exists="append")``
   would insert them twice;
-- ``variation_tags`` (a list) is stored as JSON text; ``generated_at`` is UTC.
+- ``variation_tags`` (a list) is stored as JSON text; ``generated_at`` is UTC;
+- a row already stored as it is is not written again, and the history's fingerprint (what the
+  re-run hooks compare) covers the rows of the other runs only (``run_name``: the run this
+  session writes), so an unchanged re-run of a run touches neither the table nor its file.
 
 SQLite by default (a file path or ``sqlite:///`` URL; relative paths are resolved against the
 working directory once, so the same catalog works from any folder); any SQLAlchemy URL such
@@ -27,6 +30,8 @@ from kedro.io import DatasetError
 from kedro_datasets._typing import TablePreview
 from kedro_datasets.pandas import SQLTableDataset
 from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Text, delete, insert, select
+
+from sdg_factory.fingerprints.hashing import digest
 
 COLUMNS = ("scene_id", "run_name", "archetype", "prompt_hash", "prompt_summary", "variation_tags",
            "generated_at", "success", "image_backend", "prompt_backend", "error")
@@ -69,6 +74,17 @@ def _utc(value: Any) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
+def _comparable(row: dict | None) -> dict | None:
+    """A row as the database gives it back (times in UTC, flags as booleans), to tell whether a
+    row about to be written is already there."""
+    if row is None:
+        return None
+    out = {c: row.get(c) for c in COLUMNS}
+    out["generated_at"] = _utc(out["generated_at"]) if out["generated_at"] is not None else None
+    out["success"] = bool(out["success"])
+    return out
+
+
 class SceneHistoryDataset(SQLTableDataset):
     """One row per generated scene. See the module docstring.
 
@@ -81,7 +97,8 @@ class SceneHistoryDataset(SQLTableDataset):
     """
 
     def __init__(self, *, table_name: str = "scene_generation_history", credentials: dict[str, Any] | None = None,
-                 filepath: str | None = None, metadata: dict[str, Any] | None = None) -> None:
+                 filepath: str | None = None, run_name: str | None = None,
+                 metadata: dict[str, Any] | None = None) -> None:
         credentials = dict(credentials or {})
         con = credentials.get("con") or (f"sqlite:///{filepath}" if filepath else None)
         if not con:
@@ -90,6 +107,7 @@ class SceneHistoryDataset(SQLTableDataset):
         credentials["con"] = sqlite_url(str(con))
         super().__init__(table_name=table_name, credentials=credentials, metadata=metadata)
         self._table = _table(table_name)
+        self._run_name = None if run_name in (None, "") else str(run_name)
 
     def _ensure_table(self) -> None:
         if self._connection_str.startswith("sqlite:///"):
@@ -109,7 +127,27 @@ class SceneHistoryDataset(SQLTableDataset):
             row["success"] = bool(row["success"])
         return pd.DataFrame(rows, columns=list(COLUMNS))
 
+    def _stored_rows(self, conn: Any, where: Any = None) -> dict[str, dict]:
+        """``{scene_id: row}`` as the table holds them (``where``: a filter on the table)."""
+        query = select(self._table) if where is None else select(self._table).where(where)
+        return {row["scene_id"]: row for row in (dict(r._mapping) for r in conn.execute(query))}
+
+    def content_fingerprint(self) -> str:
+        """The history as the nodes read it: every row of the *other* runs (``run_name`` left
+        out). A run plans and de-duplicates against other runs only and rewrites its own rows, so
+        its own earlier rows must not make a re-run look changed: an unchanged re-run then skips
+        every node downstream of the history (``docs/reruns.md``)."""
+        self._ensure_table()
+        where = None if self._run_name is None else (
+            (self._table.c.run_name != self._run_name) | self._table.c.run_name.is_(None))
+        with self.engine.connect() as conn:
+            rows = self._stored_rows(conn, where)
+        return digest("scene_history", self._table.name,
+                      [[str(rows[k].get(c)) for c in COLUMNS] for k in sorted(rows)])
+
     def save(self, data: pd.DataFrame | list[dict]) -> None:
+        """Upsert by ``scene_id``; a row the table already holds as it is is left alone, so an
+        unchanged re-run writes nothing to the database (nor to its SQLite file)."""
         records = data.to_dict("records") if isinstance(data, pd.DataFrame) else list(data or [])
         if not records:
             return
@@ -127,9 +165,14 @@ class SceneHistoryDataset(SQLTableDataset):
             row["success"] = bool(record["success"])
             rows.append(row)
         self._ensure_table()
+        with self.engine.connect() as conn:
+            stored = self._stored_rows(conn, self._table.c.scene_id.in_([r["scene_id"] for r in rows]))
+        changed = [row for row in rows if _comparable(stored.get(row["scene_id"])) != _comparable(row)]
+        if not changed:
+            return
         with self.engine.begin() as conn:
-            conn.execute(delete(self._table).where(self._table.c.scene_id.in_([r["scene_id"] for r in rows])))
-            conn.execute(insert(self._table), rows)
+            conn.execute(delete(self._table).where(self._table.c.scene_id.in_([r["scene_id"] for r in changed])))
+            conn.execute(insert(self._table), changed)
 
     def preview(self, nrows: int = 10) -> TablePreview:
         """The newest rows, for kedro-viz."""

@@ -25,7 +25,7 @@ from typing import Any
 from kedro.io import AbstractVersionedDataset, Version
 from kedro.io.core import VersionNotFoundError, get_filepath_str
 
-from sdg_factory.datasets._fs import atomic_write_bytes, full_path, refresh
+from sdg_factory.datasets._fs import atomic_write_bytes, full_path, refresh, write_bytes_if_changed
 from sdg_factory.fingerprints.context import UNCHANGED, NodeFingerprint
 from sdg_factory.fingerprints.hashing import digest, stat_key
 from sdg_factory.fingerprints.manifest import Manifest, intact, read_manifest, sidecar_path
@@ -137,7 +137,7 @@ class SingleFileMixin:
         files = {name: list(stat_key(self._fs.info(path)))}
         manifest = Manifest(items={"": {"fingerprint": content, "files": files}}, made_by=binding.made_by,
                             partitions=1)
-        atomic_write_bytes(self._fs, sidecar_path(path), manifest.encode())
+        write_bytes_if_changed(self._fs, sidecar_path(path), manifest.encode())  # same record: left alone
 
     def _content_digest(self, path: str | None = None, manifest: Manifest | None = None) -> str | None:
         """The digest of the file's bytes (from the sidecar when the file is as recorded)."""

@@ -2,7 +2,9 @@
 
 plan batch → diversify prompts → generate images → record history → completion markers.
 The marker of a scene is written only after its image is complete and its history row says
-so; a dry run writes the plan and the prompts only.
+so; a dry run writes the plan and the prompts only. Each node's re-run fingerprint counts only
+the ``scene_generation`` keys it reads (``@reads_parameters``): a new ``ready_for`` rewrites the
+markers, a new image size the images and markers, neither re-plans the batch.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 
 from sdg_factory.backends.text_to_image import TEXT_TO_IMAGE, TextToImageRequest
+from sdg_factory.fingerprints import reads_parameters
 from sdg_factory.paths import UnsafeNameError, check_segment
 from sdg_factory.pipelines.scene_generation.planning import (
     archetype_counts,
@@ -41,6 +44,23 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _keys(*keys: str):
+    """A ``@reads_parameters`` view: only these keys of ``scene_generation`` count for the node."""
+    def view(values: dict) -> Any:
+        section = values["scene_generation"]
+        return {k: section.get(k) for k in keys} if isinstance(section, dict) else section
+    return view
+
+
+def _all_keys_but(*keys: str):
+    """A ``@reads_parameters`` view: every key of ``scene_generation`` except these (a key added
+    later counts by default)."""
+    def view(values: dict) -> Any:
+        section = values["scene_generation"]
+        return {k: v for k, v in section.items() if k not in keys} if isinstance(section, dict) else section
+    return view
+
+
 def history_records(history: DataFrame) -> list[dict]:
     return [] if history is None or history.empty else history.to_dict("records")
 
@@ -63,6 +83,7 @@ def check_scene_ids_free(history: DataFrame, run_name: str, scene_ids: list[str]
                 "so the earlier run's history rows and scenes/ folders are not replaced")
 
 
+@reads_parameters(scene_generation=_all_keys_but("prompts", "image", "ready_for"))
 def plan_batch(history: DataFrame, scene_generation: dict, run_name: str, seed: int) -> dict:
     """Weighted archetypes corrected by the lookback window; variation tags toward the gaps."""
     settings = scene_settings(scene_generation)
@@ -98,6 +119,7 @@ def plan_batch(history: DataFrame, scene_generation: dict, run_name: str, seed: 
     }
 
 
+@reads_parameters(scene_generation=_keys("archetypes", "archetype_definitions", "prompts"))
 def diversify_prompts(plan: dict, history: DataFrame, scene_generation: dict) -> list[dict]:
     """One prompt per planned scene whose hash is new in the lookback window."""
     settings = scene_settings(scene_generation)
@@ -137,6 +159,7 @@ def generate_scene_image(image_config: dict, scene: dict) -> Any:
     return backend.generate(request)
 
 
+@reads_parameters(scene_generation=_keys("image", "dry_run"))
 def generate_images(prompts: list[dict], scene_generation: dict) -> dict[str, Any]:
     """Lazy savers ``{scene_id: () -> image}`` (none in a dry run); health check first."""
     settings = scene_settings(scene_generation)
@@ -161,6 +184,14 @@ def image_status(loader: Any) -> tuple[bool, str]:
     return True, ""
 
 
+def image_fingerprint(loader: Any) -> str | None:
+    """What made a scene's ``source_image.png`` (its item fingerprint, from the images' manifest:
+    no pixel is read). It changes whenever the image is made differently (another size, model or
+    algorithm version), and stays when the same image is only rewritten (a repaired file)."""
+    return getattr(loader, "item_fingerprint", None)
+
+
+@reads_parameters(scene_generation=_keys("image", "dry_run"))
 def record_history(prompts: list[dict], images: dict[str, Any], history: DataFrame,
                    scene_generation: dict) -> tuple[DataFrame, list[dict]]:
     """One history row per scene; ``success`` only for a scene whose image is on disk and decodes."""
@@ -176,7 +207,8 @@ def record_history(prompts: list[dict], images: dict[str, Any], history: DataFra
     backend = str(settings.image.get("backend", "procedural"))
     rows = []
     for scene in prompts:
-        success, error = image_status(images.get(scene["scene_id"]))
+        loader = images.get(scene["scene_id"])
+        success, error = image_status(loader)
         old = before.get(scene["scene_id"])
         kept = old is not None and old["success"] and success and old["prompt_hash"] == scene["prompt_hash"]
         rows.append({
@@ -185,6 +217,8 @@ def record_history(prompts: list[dict], images: dict[str, Any], history: DataFra
             "prompt_summary": scene["prompt_summary"], "variation_tags": list(scene["variation_tags"]),
             "generated_at": old["generated_at"] if kept else now, "success": success,
             "image_backend": backend, "prompt_backend": scene["prompt_backend"], "error": error or None,
+            # not a history column: the marker's, so that a regenerated image gets a new marker
+            "image_fingerprint": image_fingerprint(loader) if success else None,
         })
     failed = [r["scene_id"] for r in rows if not r["success"]]
     if failed:
@@ -193,7 +227,9 @@ def record_history(prompts: list[dict], images: dict[str, Any], history: DataFra
 
 
 def completion_marker(result: dict, ready_for: list[str]) -> dict:
-    """The ``.scene_generation_complete`` JSON of one scene (its time is when it is written)."""
+    """The ``.scene_generation_complete`` JSON of one scene. ``completed_at`` is the time it is
+    made; the catalog's ``volatile_keys`` keep the earlier time (and file) when a re-run makes
+    the same marker again, so a consumer watching markers sees only what really changed."""
     return {
         "scene_id": result["scene_id"],
         "completed_at": _iso(datetime.now(timezone.utc)),
@@ -203,9 +239,11 @@ def completion_marker(result: dict, ready_for: list[str]) -> dict:
         "prompt_hash": result["prompt_hash"],
         "image": "source_image.png",
         "image_backend": result["image_backend"],
+        "image_fingerprint": result.get("image_fingerprint"),
     }
 
 
+@reads_parameters(scene_generation=_keys("ready_for"))
 def write_completion_markers(results: list[dict], scene_generation: dict) -> dict[str, Any]:
     """A marker for every scene whose history row records a complete image."""
     ready_for = scene_settings(scene_generation).ready_for
