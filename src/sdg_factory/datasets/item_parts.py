@@ -32,8 +32,6 @@ import threading
 from functools import partial
 from typing import Any
 
-WRITTEN = "written"  # a PartOf's state: the leader's task wrote this part
-
 
 class SharedItemError(RuntimeError):
     """The task that computes all of an item's parts failed (raised where another part is taken)."""
@@ -64,12 +62,11 @@ class PartOf(partial):
 
     def taken(self, dataset: Any, pid: str) -> list[str] | None:
         """The files of ``pid`` the leader's task wrote to ``dataset`` (None: not written, compute it)."""
-        state = self.__dict__.get("state")
-        if state is None:
-            return None
-        if state == WRITTEN:
+        if self.__dict__.get("error") is not None:
+            raise SharedItemError(self.__dict__["error"])
+        if self.__dict__.get("written"):
             return dataset._files_of(pid)  # noqa: SLF001 - the files the dataset's own writer wrote
-        raise SharedItemError(state)
+        return None
 
 
 def part_of(item: SharedItem, part: str) -> PartOf:
@@ -174,6 +171,8 @@ class PartsGroup:
             value = data.get(pid)
             if pid in self._done and isinstance(value, PartOf):
                 error = self._done[pid]
-                value.__dict__["state"] = WRITTEN if error is None else (
-                    f"{error} (raised by the task that computes all of this item's parts, saving "
-                    f"{self._leader._path})")  # noqa: SLF001
+                if error is None:
+                    value.__dict__["written"] = True
+                else:
+                    value.__dict__["error"] = (f"{error} (raised by the task that computes all of this item's "
+                                               f"parts, saving {self._leader._path})")  # noqa: SLF001

@@ -51,7 +51,7 @@ from sdg_factory.datasets._fs import (
 )
 from sdg_factory.datasets.executors import make_executor
 from sdg_factory.datasets.failures import MANIFEST_NAME, RUN_FAILURES, PartitionFailure
-from sdg_factory.datasets.item_parts import ItemParts
+from sdg_factory.datasets.item_parts import ItemParts, PartOf
 from sdg_factory.fingerprints.context import UNCHANGED, NodeFingerprint
 from sdg_factory.fingerprints.hashing import CONTENT_HASHES, digest, stat_key
 from sdg_factory.fingerprints.manifest import Manifest, intact, read_manifest
@@ -69,9 +69,8 @@ def _write_job(dataset: BasePartitionsDataset, pid: str, value: Any) -> list[str
 
     Returns the files (relative to the dataset's folder) that the partition consists of."""
     refresh(dataset._fs)  # a long-lived worker's listings may predate other workers' writes
-    taken = getattr(value, "taken", None)  # a part of an item another output's task wrote here
-    if taken is not None and (files := taken(dataset, pid)) is not None:
-        return files
+    if isinstance(value, PartOf) and (files := value.taken(dataset, pid)) is not None:
+        return files  # a part of an item that another output's task computed and wrote here
     copy = getattr(dataset, "_copy_item", None)  # an item of another folder of the same layout:
     if copy is not None and (copied := copy(pid, value)) is not None:  # its files, byte for byte
         return copied
