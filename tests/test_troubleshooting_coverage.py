@@ -45,6 +45,8 @@ INTERNAL: dict[tuple[str, str, str | None], str] = {
         "prefixes the backend name to an EndpointError whose own message is documented (Backends)",
     ("backends/image_edit/classical.py", "ImageEditError", None):
         "re-raises a compositing error's text unchanged as the editor's error; that message is documented",
+    ("datasets/item_parts.py", "SharedItemError", None):
+        "repeats in each other folder the error of the task that computed an item's parts (documented where raised)",
     ("datasets/image.py", "DatasetError", None):
         "re-raises the image codec's documented 'cannot decode image' message as Kedro's dataset error",
     ("datasets/__init__.py", "AttributeError", "has no attribute"):

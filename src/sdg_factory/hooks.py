@@ -1,4 +1,5 @@
-"""Project hooks: provenance before a run, the failure summary after it, models freed between steps."""
+"""Project hooks: provenance before a run, the failure summary after it, models freed between steps,
+the outputs that share items told of each other."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from kedro.framework.hooks import hook_impl
 
 from sdg_factory.backends.accelerator import unload_models
 from sdg_factory.datasets.failures import RUN_FAILURES, PartitionFailuresError
+from sdg_factory.datasets.item_parts import ItemParts
 from sdg_factory.provenance import redact, run_record
 
 logger = logging.getLogger(__name__)
@@ -116,3 +118,20 @@ class ModelMemoryHooks:
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline, catalog) -> None:
         self._unload("run", "the failed run")
+
+
+class ItemPartsHooks:
+    """Tells the outputs of a node that share items (:class:`~sdg_factory.datasets.item_parts.ItemParts`,
+    e.g. the four bare-board folders) which catalog dataset saves which part. Kedro calls this
+    after the node returns and before it saves the first output: that save then computes each
+    item once and writes every output's part (see :mod:`sdg_factory.datasets.item_parts`)."""
+
+    @hook_impl
+    def after_node_run(self, node, catalog, outputs: dict[str, Any]) -> None:
+        for name, data in (outputs or {}).items():
+            if isinstance(data, ItemParts):
+                try:
+                    dataset = catalog.get(name)
+                except Exception:  # noqa: BLE001 - not in the catalog: its part is computed where it is saved
+                    continue
+                data.group.bind(data, dataset)

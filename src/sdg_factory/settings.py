@@ -1,7 +1,7 @@
 """Project settings: the config loader (soft-merged environments) and the hooks."""
 
 from sdg_factory.config_loader import CachingOmegaConfigLoader
-from sdg_factory.hooks import FailureSummaryHooks, ModelMemoryHooks, ProvenanceHooks
+from sdg_factory.hooks import FailureSummaryHooks, ItemPartsHooks, ModelMemoryHooks, ProvenanceHooks
 from sdg_factory.parameter_checks import ParameterCheckHooks
 from sdg_factory.redaction import install_log_redaction
 from sdg_factory.rerun_hooks import FingerprintHooks
@@ -13,7 +13,7 @@ install_log_redaction()  # every log record of a run is scrubbed of credentials 
 # the failure summary (which raises) comes last, after provenance has been written; the run
 # lock is taken first and released last (tryfirst)
 HOOKS = (FailureSummaryHooks(), ProvenanceHooks(), FingerprintHooks(), ModelMemoryHooks(), RunLockHooks(),
-         ParameterCheckHooks())
+         ParameterCheckHooks(), ItemPartsHooks())
 
 CONFIG_LOADER_CLASS = CachingOmegaConfigLoader  # OmegaConfigLoader reading each kind of file once
 CONFIG_LOADER_ARGS = {

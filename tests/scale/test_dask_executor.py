@@ -159,3 +159,21 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     with pytest.raises(Exception, match=r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:\d+'.*dask scheduler"):
         ds.save({"p0": functools.partial(faults.image, SEED, "p0")})
     assert not (tmp_path / "imgs" / "p0.png").exists()
+
+
+def test_items_shared_by_four_folders_are_computed_once_on_the_cluster(tmp_path, dask_cluster):
+    """The bare-board layout (datasets/item_parts.py) on Dask workers: the first folder's tasks
+    write all four parts, the same bytes as per-part saves; a failing item fails in every folder."""
+    from tests.datasets.test_item_parts import IDS, PARTS, calls, data_files, manifest, save_per_part, save_shared
+
+    RUN_FAILURES.drain()
+    save_shared(tmp_path / "dask", str(tmp_path / "dask.log"), fail="0003",
+                executor={"type": "dask", "address": dask_cluster.scheduler.address})
+    save_per_part(tmp_path / "serial", str(tmp_path / "serial.log"), fail="0003")
+    assert sorted(line.split()[0] for line in calls(tmp_path / "dask.log")) == IDS  # once each
+    assert data_files(tmp_path / "dask") == data_files(tmp_path / "serial")
+    for part in PARTS:
+        record = manifest(tmp_path / "dask", part)
+        assert sorted(record["items"]) == [pid for pid in IDS if pid != "0003"]
+        assert [f["partition"] for f in record["failed"]] == ["0003"]
+    RUN_FAILURES.drain()

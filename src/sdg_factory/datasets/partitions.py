@@ -53,6 +53,7 @@ from sdg_factory.datasets._fs import (
 )
 from sdg_factory.datasets.executors import describe_error, make_executor
 from sdg_factory.datasets.failures import MANIFEST_NAME, RUN_FAILURES, PartitionFailure
+from sdg_factory.datasets.item_parts import ItemParts, PartOf
 from sdg_factory.fingerprints.context import UNCHANGED, NodeFingerprint
 from sdg_factory.fingerprints.hashing import CONTENT_HASHES, digest, stat_key
 from sdg_factory.fingerprints.manifest import Manifest, intact, read_manifest
@@ -84,6 +85,8 @@ def _write_job(dataset: BasePartitionsDataset, pid: str, value: Any) -> list[str
     :class:`Written` when the item has a record. An exception that carries ``item_record``
     fails the item with that record kept."""
     refresh(dataset._fs)  # a long-lived worker's listings may predate other workers' writes
+    if isinstance(value, PartOf) and (files := value.taken(dataset, pid)) is not None:
+        return files  # a part of an item that another output's task computed and wrote here
     copy = getattr(dataset, "_copy_item", None)  # an item of another folder of the same layout:
     if copy is not None and (copied := copy(pid, value)) is not None:  # its files, byte for byte
         return copied
@@ -322,6 +325,12 @@ class BasePartitionsDataset(AbstractDataset):
         return {pid: ItemLoader(self, pid) for pid in sorted(pids)}
 
     def save(self, data: dict[str, Any]) -> None:
+        if isinstance(data, ItemParts):  # one output of several that share items: computed once
+            data.group.save(self, data, self._save_items)
+            return
+        self._save_items(data)
+
+    def _save_items(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict) and data is not UNCHANGED:
             raise DatasetError(
                 f"{type(self).__name__} at '{self._path}' saves a dict of partition id -> value "
@@ -336,30 +345,8 @@ class BasePartitionsDataset(AbstractDataset):
             logger.info("removed %d temporary file(s) left by an interrupted run in %s", removed, self._path)
         self._manifest_cache = None
         old, stats = self._manifest_and_stats()
-
-        jobs: list[tuple[str, Any]] = []
-        fingerprints: dict[str, str | None] = {}
-        kept: dict[str, dict] = {}
-        failures: list[PartitionFailure] = []
-        for pid in sorted(data):
-            try:
-                check_relative(pid)
-            except ValueError as exc:
-                failures.append(PartitionFailure(self._path, pid, str(exc)))
-                continue
-            previous = old.items.get(pid) if old.trusted else None
-            if binding is not None:
-                fingerprint = fingerprints[pid] = binding.item_fingerprint(pid, data[pid])
-                if (self._skip_existing and not binding.forced and previous
-                        and previous.get("fingerprint") == fingerprint
-                        and intact(previous, stats)):
-                    kept[pid] = previous
-                    continue
-            elif self._skip_existing and self._partition_complete(pid):  # outside a Kedro run
-                kept[pid] = previous or {"fingerprint": None, "files": {}}
-                continue
-            jobs.append((pid, data[pid]))
-        CONTENT_HASHES.flush()
+        jobs, fingerprints, kept, failures = self._plan(data, binding, old, stats)
+        job_done = getattr(data, "job_done", None)  # data that wants to know how each job ended
 
         executor = make_executor(self._executor_spec)
         results: dict[str, list[str]] = {}
@@ -387,6 +374,8 @@ class BasePartitionsDataset(AbstractDataset):
                     error = scrub(error)  # an echoed credential never reaches the manifest or the log
                     failures.append(PartitionFailure(self._path, pid, error))
                     logger.error("partition %s of %s failed: %s", pid, self._path, escape(error))
+                if job_done is not None:
+                    job_done(pid, error)
                 bar.update(1)
                 bar.set_postfix(failed=len(failures), refresh=False)
                 if binding is not None and time.monotonic() - last_flush > flush_every:
@@ -426,6 +415,47 @@ class BasePartitionsDataset(AbstractDataset):
         )
         if failures:
             RUN_FAILURES.record(failures)
+
+    def _plan(self, data: dict[str, Any], binding: NodeFingerprint | None, old: Manifest,
+              stats: dict) -> tuple[list[tuple[str, Any]], dict[str, str | None], dict[str, dict],
+                                    list[PartitionFailure]]:
+        """Which items of ``data`` a save writes (``jobs``) and which it keeps as they are, with
+        each item's fingerprint and the ids it refuses (``old``, ``stats``: the folder now)."""
+        jobs: list[tuple[str, Any]] = []
+        fingerprints: dict[str, str | None] = {}
+        kept: dict[str, dict] = {}
+        failures: list[PartitionFailure] = []
+        for pid in sorted(data):
+            try:
+                check_relative(pid)
+            except ValueError as exc:
+                failures.append(PartitionFailure(self._path, pid, str(exc)))
+                continue
+            previous = old.items.get(pid) if old.trusted else None
+            if binding is not None:
+                fingerprint = fingerprints[pid] = binding.item_fingerprint(pid, data[pid])
+                if (self._skip_existing and not binding.forced and previous
+                        and previous.get("fingerprint") == fingerprint
+                        and intact(previous, stats)):
+                    kept[pid] = previous
+                    continue
+            elif self._skip_existing and self._partition_complete(pid):  # outside a Kedro run
+                kept[pid] = previous or {"fingerprint": None, "files": {}}
+                continue
+            jobs.append((pid, data[pid]))
+        CONTENT_HASHES.flush()
+        return jobs, fingerprints, kept, failures
+
+    def _planned_ids(self, data: dict[str, Any]) -> set[str]:
+        """The ids of ``data`` that saving it now would write (with the fingerprint bound to this
+        dataset): what another output's tasks write here when they compute those items anyway
+        (:mod:`sdg_factory.datasets.item_parts`)."""
+        self._manifest_cache = None
+        old, stats = self._manifest_and_stats()
+        try:
+            return {pid for pid, _ in self._plan(data, self._binding, old, stats)[0]}
+        finally:
+            self._manifest_cache = None
 
     @staticmethod
     def _written_items(results: dict[str, list[str]], fingerprints: dict[str, str | None],

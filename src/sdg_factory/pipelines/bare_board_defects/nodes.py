@@ -13,12 +13,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from sdg_factory.backends.registry import check_keys
+from sdg_factory.datasets.item_parts import ItemParts, PartsGroup, SharedItem, part_of
 from sdg_factory.imaging.bare_board import (
     DEFECT_TYPES,
     DesignRules,
@@ -149,9 +149,15 @@ def item_defect_types(pid: str, rng: np.random.Generator, per_image: tuple[float
     return [first] + [str(k) for k in rng.choice(DEFECT_TYPES, count - 1)]
 
 
-def bare_board_item(pid: str, part: str, copper: BoardCopper, settings: BareBoardSettings, seed: int) -> Any:
-    """One part (``golden``, ``image``, ``mask`` or ``boxes``) of item ``pid``: a window of the
-    board drawn from the item's seed, until one holds the item's first defect type."""
+PARTS = ("image", "golden", "mask", "boxes")  # the outputs' order: images/, golden/, masks/, boxes/
+
+
+def bare_board_parts(pid: str, copper: BoardCopper, settings: BareBoardSettings, seed: int,
+                     parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """The ``parts`` (``golden``, ``image``, ``mask``, ``boxes``) of item ``pid``: a window of the
+    board drawn from the item's seed, until one holds the item's first defect type. The layout
+    and the defects are drawn whatever ``parts`` asks for; only the asked images are rendered
+    (each from its own generator: a part is the same whichever others are asked with it)."""
     rng = item_rng(seed, pid)
     kinds = item_defect_types(pid, rng, settings.defects_per_image)
     size = int(settings.crop_px)
@@ -159,6 +165,7 @@ def bare_board_item(pid: str, part: str, copper: BoardCopper, settings: BareBoar
     rules = settings.rules()
     xmin, xmax, ymin, ymax = copper.bounds
     span = size / ppm
+    rendered = tuple(part for part in ("golden", "image") if part in parts)
     for _ in range(WINDOW_TRIES):
         x0 = float(rng.uniform(xmin, max(xmin, xmax - span)))
         y_top = float(rng.uniform(min(ymax, ymin + span), ymax))
@@ -172,25 +179,35 @@ def bare_board_item(pid: str, part: str, copper: BoardCopper, settings: BareBoar
             layout = layout_from_copper(polygons, traces, holes, (size, size))
         else:
             layout = route_copper(polygons, (size, size), rng, rules, [copper.groups[k] or str(k) for k in inside])
-        rendered = ("golden",) if part == "golden" else ("image",) if part == "image" else ()
         pair = make_pair(layout, kinds, rng, ppm, rules, settings.nuisance_model(), int(settings.supersample),
                          settings.image == "binary", rendered)
         if pair is not None:
-            return {"golden": pair.golden, "image": pair.image, "mask": pair.mask,
-                    "boxes": yolo_lines(pair.defects, (size, size))}[part]
+            made = {"golden": pair.golden, "image": pair.image, "mask": pair.mask,
+                    "boxes": yolo_lines(pair.defects, (size, size))}
+            return {part: made[part] for part in parts}
     raise RuntimeError(
         f"bare_board_defects item {pid}: no window of the board holds a {kinds[0]} defect after {WINDOW_TRIES} "
         f"tries; widen design_rules (trace_width_mm, bus_traces) or crop_px in {PARAMS}"
     )
 
 
+def bare_board_item(pid: str, part: str, copper: BoardCopper, settings: BareBoardSettings, seed: int) -> Any:
+    """One part (``golden``, ``image``, ``mask`` or ``boxes``) of item ``pid`` (see :func:`bare_board_parts`)."""
+    return bare_board_parts(pid, copper, settings, seed, (part,))[part]
+
+
 def draw_bare_board_pairs(pcb_usd_assets: dict[str, Callable], board: str, scene_filename: str,
                           params: dict, seed: int) -> tuple[dict, dict, dict, dict, str]:
-    """Lazy test images, golden images, masks and YOLO boxes per item id, and ``classes.txt``."""
+    """Lazy test images, golden images, masks and YOLO boxes per item id, and ``classes.txt``.
+
+    The four parts of an item come from one layout and one set of defects: they share one lazy
+    item (:mod:`sdg_factory.datasets.item_parts`), so a run computes it once, in the task of the
+    first of the four folders saved, which writes the parts the other three need."""
     settings = BareBoardSettings.from_params(dict(params or {}))
     settings.rules(), settings.nuisance_model()  # checked here, before any worker starts
     copper = _board_copper(pcb_usd_assets, board, scene_filename)
-    ids = [f"{k:04d}" for k in range(int(settings.count))]
-    out = [{pid: partial(bare_board_item, pid, part, copper, settings, int(seed)) for pid in ids}
-           for part in ("image", "golden", "mask", "boxes")]
+    items = {f"{k:04d}": SharedItem(bare_board_parts, f"{k:04d}", copper, settings, int(seed))
+             for k in range(int(settings.count))}
+    group = PartsGroup()
+    out = [ItemParts({pid: part_of(item, part) for pid, item in items.items()}, part, group) for part in PARTS]
     return out[0], out[1], out[2], out[3], "\n".join(DEFECT_TYPES) + "\n"
