@@ -39,7 +39,7 @@ from sdg_factory.datasets.edited_crops import EditSlot
 from sdg_factory.datasets.image import ImageDataset
 from sdg_factory.datasets.partitioned import PartitionedDataset
 from sdg_factory.datasets.partitions import ItemLoader, Written
-from sdg_factory.fingerprints.manifest import intact
+from sdg_factory.fingerprints.manifest import intact, read_manifest
 from sdg_factory.imaging.registration import RegisteredEdit, RegistrationError
 
 RECORDS_DIR = ".registration"  # records of folders written before they moved into the manifest
@@ -78,10 +78,9 @@ class RegisteredEditsDataset(PartitionedDataset):
 
     def records(self) -> dict[str, dict]:
         """Every item's registration record, rejected edits' included (see the module docstring)."""
-        refresh(self._fs)
-        self._manifest_cache = None
-        manifest, _ = self._manifest_and_stats()
-        self._manifest_cache = None
+        refresh(self._fs)  # written by the pool's workers
+        path = self._manifest_path()
+        manifest = read_manifest(self._fs, path, self._url(path))  # the records only: no listing
         if not manifest.trusted:
             return {}
         out = {}
