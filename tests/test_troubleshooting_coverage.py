@@ -33,6 +33,9 @@ EDGE = " .,;:!?-—"
 
 # (module path relative to src/sdg_factory, exception class, key) -> why it is not on the page.
 INTERNAL: dict[tuple[str, str, str | None], str] = {
+    ("imaging/grabcut.py", "SingularColourModel", "colour model component"):
+        "OpenCV's CV_Assert on a singular colour model, mirrored; segmentation._grabcut catches it "
+        "(like cv2.error) and keeps the seeds",
     ("backends/render/blender_scan.py", "RuntimeError", "render before scene: send an op: scene request first"):
         "protocol order inside the Blender subprocess; the render backend always sends the scene first",
     ("datasets/partitions.py", "NotImplementedError", None):

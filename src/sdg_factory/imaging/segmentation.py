@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sdg_factory.imaging.grabcut import SingularColourModel, grabcut
+
 
 def clean_mask(mask: np.ndarray, min_fraction: float = 0.02, fill_holes: bool = True) -> np.ndarray:
     """Keep components of at least ``min_fraction`` of the largest; fill holes. Returns bool."""
@@ -44,11 +46,10 @@ def _grabcut(image: np.ndarray, seeds: np.ndarray, iterations: int = 4) -> np.nd
     has_bg = np.isin(gc, (cv2.GC_BGD, cv2.GC_PR_BGD)).any()
     if not (has_fg and has_bg):
         return np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     bgr = np.ascontiguousarray(image[..., :3][..., ::-1])
     try:
-        cv2.grabCut(bgr, gc, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:
+        gc = grabcut(bgr, gc, iterations)  # cv2.grabCut's answer, cut only where it can change
+    except (cv2.error, SingularColourModel):
         return np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD))
     return np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))
 
