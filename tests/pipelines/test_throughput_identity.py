@@ -183,6 +183,28 @@ def test_annotation_in_the_pool_tasks_writes_the_bytes_of_the_batched_node(tmp_p
     assert tree(tmp_path / "before") == tree(tmp_path / "after")
 
 
+def test_an_annotated_item_writes_its_sources_png_file_where_re_encoding_would_write_it(tmp_path, monkeypatch):
+    """``image_from``: the YOLO image is the source's file when that is what encoding the decoded
+    pixels writes (an 8-bit RGB PNG), and a fresh encoding otherwise (an RGBA source)."""
+    import sdg_factory.datasets.yolo as yolo_module
+    from sdg_factory.datasets.masked_images import MaskedImageFolder
+    from sdg_factory.datasets.yolo import YoloItems, YoloSegDataset
+
+    source = MaskedImageFolder(path=str(tmp_path / "src"), progress=False)
+    rgba = np.dstack([_scene(5)["image"], np.full((96, 96), 200, np.uint8)])
+    source.save({"s0": _scene(0), "rgba": {"image": rgba, "mask": None}})
+    loaders = source.load()
+    encoded, encode = [], yolo_module.encode_image
+    monkeypatch.setattr(yolo_module, "encode_image", lambda image, ext: encoded.append(ext) or encode(image, ext))
+    items = {f"train/{k}": {"image": loaders[k]()["image"], "label": "0 0.1 0.1 0.2 0.2", "image_from": loaders[k]}
+             for k in ("s0", "rgba")}
+    YoloSegDataset(path=str(tmp_path / "yolo"), progress=False).save(YoloItems(["part"], items))
+    assert (tmp_path / "yolo/train/images/s0.png").read_bytes() == (tmp_path / "src/s0.png").read_bytes()
+    assert encoded == [".png"]  # only the RGBA source was encoded again
+    again = cv2.imread(str(tmp_path / "yolo/train/images/rgba.png"), cv2.IMREAD_UNCHANGED)
+    assert again.shape == (96, 96, 3) and np.array_equal(again[..., ::-1], rgba[..., :3])
+
+
 # --- the combine steps as they were: every item decoded and re-encoded ------------------------
 def test_combined_folders_copy_the_bytes_that_re_encoding_wrote(tmp_path):
     from sdg_factory.datasets.masked_images import MaskedImageFolder

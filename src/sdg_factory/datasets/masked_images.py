@@ -69,6 +69,16 @@ class MaskedImageFolder(BasePartitionsDataset):
         self._write_bytes(pid + self._suffix, encode_image(value["image"], ext))
         return self._files_of(pid)
 
+    def image_png(self, pid: str) -> bytes | None:
+        """The image file of ``pid`` when a load and a PNG save would write its bytes again (an
+        8-bit RGB PNG: the images this project writes), else None — a saver of the same pixels
+        elsewhere writes these bytes instead of encoding them once more."""
+        if self._suffix != ".png":
+            return None
+        with self._fs.open(self._image(pid), "rb") as handle:
+            image = handle.read()
+        return image if png_kind(image) == "rgb8" else None
+
     def _copy_item(self, pid: str, value: Any) -> list[str] | None:
         """Save the loader of the same item of another ``MaskedImageFolder`` (a combined folder
         made of others) by copying its files: the bytes that decoding and re-encoding them would

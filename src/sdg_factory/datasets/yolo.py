@@ -9,7 +9,9 @@ Layout (what ``ultralytics`` reads)::
 
 Load gives a :class:`YoloItems` (class names + ``{"<split>/<stem>": loader}``, a loader returning
 ``{"image": rgb, "label": text}``); save takes a :class:`YoloItems` whose items are values or
-zero-arg callables returning them. Items are written through the partition executors (atomic,
+zero-arg callables returning them; a value may name the loader its image came from
+(``"image_from"``: an item of a ``MaskedImageFolder``), whose PNG file is then written as it is
+instead of encoding the same pixels again. Items are written through the partition executors (atomic,
 resumable, failures recorded); an item is complete when both its image and label exist. An
 item written to one split is removed from the others, so re-splitting never duplicates it.
 """
@@ -42,6 +44,13 @@ def dataset_yaml(names: list[str], splits: list[str]) -> str:
     doc = {split: f"{split}/images" for split in splits}
     doc.update({"nc": len(names), "names": {i: n for i, n in enumerate(names)}})
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def _png_of(loader: Any) -> bytes | None:
+    """The PNG bytes of the image ``loader`` loads when saving its pixels would write them again
+    (its dataset says so: ``MaskedImageFolder.image_png``), else None."""
+    image_png = getattr(getattr(loader, "source", None), "image_png", None)
+    return None if image_png is None else image_png(loader.pid)
 
 
 class YoloSegDataset(BasePartitionsDataset):
@@ -131,7 +140,8 @@ class YoloSegDataset(BasePartitionsDataset):
         self._clear_other_splits(pid)
         image_rel, label_rel = self._files(pid)
         ext = ".jpg" if self._image_suffix in (".jpg", ".jpeg") else ".png"
-        self._write_bytes(image_rel, encode_image(value["image"], ext))
+        same = _png_of(value.get("image_from")) if ext == ".png" else None
+        self._write_bytes(image_rel, same if same is not None else encode_image(value["image"], ext))
         label = value["label"]
         self._write_bytes(label_rel, (label if label.endswith("\n") or not label else label + "\n").encode())
         return [image_rel, label_rel]

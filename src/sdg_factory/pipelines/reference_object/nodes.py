@@ -261,14 +261,16 @@ def combine_qwen_images(scene_dataset: dict, augmented: dict, params: dict) -> t
 # --------------------------------------------------------------------------------------
 
 def _yolo_item(loader, label: str) -> dict:
-    return {"image": loader()["image"], "label": label}
+    return {"image": loader()["image"], "label": label, "image_from": loader}
 
 
 def _annotated_item(annotator, loader, min_area: float) -> dict:
-    """One image annotated where it is written (a pool task): decoded once, segmented, labelled."""
+    """One image annotated where it is written (a pool task): decoded once, segmented, labelled;
+    ``image_from`` lets the dataset write the source's PNG file rather than encode it again."""
     image = loader()["image"]
     mask = annotator.annotate([image])[0]
-    return {"image": image, "label": "\n".join(yolo_label_lines(mask, 0, min_area=min_area))}
+    return {"image": image, "label": "\n".join(yolo_label_lines(mask, 0, min_area=min_area)),
+            "image_from": loader}
 
 
 NODE_ANNOTATION_KEYS = ("min_part_area",)  # read by the step itself, not by the annotator
