@@ -74,15 +74,29 @@ def semantic_ids(prims: list[Primitive]) -> dict[str, int]:
     return {text: index + 2 for index, text in enumerate(texts)}
 
 
-def prims_in(prims: list[Primitive], rect: tuple[float, float, float, float]) -> list[Primitive]:
+def prim_bounds(prims: list[Primitive]) -> np.ndarray:
+    """Each primitive's (x min, x max, y min, y max) over its vertices, (N, 4), in the vertices'
+    dtype; NaN for a primitive without triangles (inside no rectangle)."""
+    sizes = np.array([p.triangles.size // 3 for p in prims], np.intp)
+    filled = np.flatnonzero(sizes)
+    bounds = np.full((len(prims), 4), np.nan)
+    if filled.size:
+        points = np.concatenate([prims[k].triangles.reshape(-1, 3) for k in filled])
+        starts = np.r_[0, np.cumsum(sizes[filled])[:-1]]
+        bounds = bounds.astype(points.dtype)
+        for column, (axis, reduce) in enumerate(((0, np.minimum), (0, np.maximum), (1, np.minimum), (1, np.maximum))):
+            bounds[filled, column] = reduce.reduceat(points[:, axis], starts)
+    return bounds
+
+
+def prims_in(prims: list[Primitive], rect: tuple[float, float, float, float],
+             bounds: np.ndarray | None = None) -> list[Primitive]:
+    """The primitives whose vertex bounds meet ``rect`` (x min, x max, y min, y max), in order;
+    ``bounds``: :func:`prim_bounds` of ``prims``, computed once for many rectangles."""
     xmin, xmax, ymin, ymax = rect
-    out = []
-    for p in prims:
-        pts = p.triangles.reshape(-1, 3)
-        if pts[:, 0].max() >= xmin and pts[:, 0].min() <= xmax and pts[:, 1].max() >= ymin \
-                and pts[:, 1].min() <= ymax:
-            out.append(p)
-    return out
+    b = prim_bounds(prims) if bounds is None else bounds
+    keep = (b[:, 1] >= xmin) & (b[:, 0] <= xmax) & (b[:, 3] >= ymin) & (b[:, 2] <= ymax)
+    return [p for p, inside in zip(prims, keep, strict=True) if inside]
 
 
 def _linear_to_display(color: tuple[float, float, float]) -> np.ndarray:

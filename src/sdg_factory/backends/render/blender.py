@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from sdg_factory.fingerprints.hashing import digest
-from sdg_factory.pcb.render import CellSpec, RenderCell, assemble_cell, footprints, prims_in
+from sdg_factory.pcb.render import CellSpec, RenderCell, assemble_cell, footprints, prim_bounds, prims_in
 from sdg_factory.pcb.usd_scene import Primitive
 from sdg_factory.seeding import item_seed
 
@@ -119,9 +119,9 @@ class BlenderBackend:
         scene = BlenderScene(str(python), usda, table, settings, float(self.timeout_s), self.threads,
                              digest(usda, table, settings, str(python)))
         index_of = {p.path: k for k, p in enumerate(prims)}
-        out = {}
+        out, bounds = {}, prim_bounds(prims)
         for spec in cells:
-            local = prims_in(prims, spec.rect)
+            local = prims_in(prims, spec.rect, bounds)
             out[spec.cell] = partial(render_blender_cell, scene, spec, local, [index_of[p.path] for p in local],
                                      ids, colors, item_seed(int(seed), spec.cell) % (2 ** 31))
         return out

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sdg_factory.pcb.render import CellSpec, prims_in, render_cell
+from sdg_factory.pcb.render import CellSpec, prim_bounds, prims_in, render_cell
 from sdg_factory.pcb.usd_scene import Primitive
 
 
@@ -20,4 +20,6 @@ class RasterizerBackend:
 
     def cells(self, cells: list[CellSpec], prims: list[Primitive], ids: dict[str, int],
               colors: dict[int, tuple], seed: int, stage: Any = None) -> dict[str, Callable]:
-        return {c.cell: partial(render_cell, c, prims_in(prims, c.rect), ids, colors, int(seed)) for c in cells}
+        bounds = prim_bounds(prims)
+        return {c.cell: partial(render_cell, c, prims_in(prims, c.rect, bounds), ids, colors, int(seed))
+                for c in cells}
