@@ -118,10 +118,19 @@ class JSONDataset(_DocumentDataset):
     parse, dump = staticmethod(json.loads), staticmethod(json.dumps)
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class YAMLDataset(_DocumentDataset):
     """A YAML document (``save_args`` go to ``yaml.dump``; default ``default_flow_style: false``)."""
 
     DEFAULT_SAVE_ARGS = {"default_flow_style": False}
     KIND = "YAML"
 
-    parse, dump = staticmethod(yaml.safe_load), staticmethod(yaml.dump)
+    dump = staticmethod(yaml.dump)
+
+    @staticmethod
+    def parse(text: str) -> Any:
+        """``yaml.safe_load`` with libyaml's parser where PyYAML has it (the same constructors,
+        several times faster on the run's provenance records)."""
+        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
