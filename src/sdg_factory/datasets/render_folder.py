@@ -100,9 +100,17 @@ class RenderCellHandle:
     def boxes(self):
         return npy_from_bytes(self._read("boxes"), self.url("boxes"))
 
+    @cached_property
+    def box_labels(self) -> dict:
+        return self._json("box_labels")
+
+    @cached_property
+    def prim_paths(self) -> list:
+        return self._json("prim_paths")
+
     def load(self) -> RenderCell:
         return RenderCell(self.cell, self.rgb, self.semantic, self.semantic_labels, self.boxes,
-                          self._json("box_labels"), self._json("prim_paths"))
+                          self.box_labels, self.prim_paths)
 
 
 class ReplicatorRenderFolderDataset(BasePartitionsDataset):

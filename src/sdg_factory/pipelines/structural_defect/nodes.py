@@ -93,7 +93,7 @@ def match_good_rois(roi_crops: dict[str, Callable], good_roi_records: dict[str, 
             continue
         if cell_name not in render_cells:
             raise FileNotFoundError(f"good crops exist for cell {cell_name} but its render does not: {GOOD_RUN_HINT}")
-        anchors = _anchor_rows(render_cells[cell_name]().load(), classes)
+        anchors = _anchor_rows(render_cells[cell_name](), classes)  # its boxes and paths, no image decoded
         for roi in rois:
             if roi["partition_id"] not in roi_crops:
                 continue  # recorded but its files are gone: nothing to pair with
