@@ -223,21 +223,28 @@ def object_posterior(model: ReferenceModel, image: np.ndarray, prior: float | No
     best, best_score, light = None, -1.0, 0
     for k, hist in enumerate(model.object_hists):
         obj = hist * p
-        post = (obj / (obj + evidence + 1e-9))[index]
-        score = _blob_score(post, index, hist)
+        table = obj / (obj + evidence + 1e-9)
+        score = _blob_score(table, index, hist)
         if score > best_score:
-            best, best_score, light = post, score, k
+            best, best_score, light = table, score, k
+    best = best[index]  # per pixel only for the illumination kept
     return (best, light, index) if return_light else best
 
 
-def _blob_score(post: np.ndarray, index: np.ndarray, hist: np.ndarray) -> float:
-    """How well the strongest blob looks like the object under this light: the Bhattacharyya
-    coefficient of the blob's colour/texture histogram and the object's."""
-    likely = (post > 0.5).astype(np.uint8)
+def _blob_score(table: np.ndarray, index: np.ndarray, hist: np.ndarray) -> float:
+    """How well the strongest blob of the posterior (``table[index]``, per bin) looks like the
+    object under this light: the Bhattacharyya coefficient of the blob's colour/texture histogram
+    and the object's.
+
+    The posterior is looked up only on the likely pixels: each blob's posterior sum adds the same
+    values in the same pixel order as over the whole image (bincount sums a bin in array order),
+    so the same bits."""
+    likely = (table > 0.5)[index].view(np.uint8)
     n, labels = cv2.connectedComponents(likely, connectivity=8)
     if n <= 1:
         return 0.0
-    sums = np.bincount(labels.ravel(), weights=post.ravel(), minlength=n)[1:]
+    member = likely.view(bool)
+    sums = np.bincount(labels[member], weights=table[index[member]], minlength=n)[1:]
     blob = labels == 1 + int(np.argmax(sums))
     return float(np.sqrt(_histogram(index[blob]) * hist).sum() * np.log1p(sums.max()))
 
