@@ -90,13 +90,23 @@ def _labels(prim: Usd.Prim, globs: list[dict], own: dict[str, list[str]] | None 
     return tuple(labels)
 
 
-def _orient_outward(tris: np.ndarray) -> np.ndarray:
-    """Flip triangles whose normal points toward the solid's centroid (convex parts)."""
-    center = tris.reshape(-1, 3).mean(axis=0)
-    normals = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
-    flip = np.einsum("ij,ij->i", normals, tris.mean(axis=1) - center) < 0
-    tris[flip] = tris[flip][:, [0, 2, 1]]
-    return tris
+def _orient_outward(solids: list[np.ndarray]) -> list[np.ndarray]:
+    """Flip triangles whose normal points toward their solid's centroid (convex parts), in place.
+
+    The solids of one triangle count (every cube has 12) are flipped as one stacked array: the
+    same means, cross products and dot products per solid as one at a time, ~10x cheaper."""
+    by_count: dict[int, list[int]] = {}
+    for k, tris in enumerate(solids):
+        by_count.setdefault(len(tris), []).append(k)
+    for members in by_count.values():
+        stack = np.stack([solids[k] for k in members])  # (solids, triangles, 3, 3)
+        center = stack.reshape(len(members), -1, 3).mean(axis=1)
+        normals = np.cross(stack[:, :, 1] - stack[:, :, 0], stack[:, :, 2] - stack[:, :, 0])
+        flip = np.einsum("sij,sij->si", normals, stack.mean(axis=2) - center[:, None]) < 0
+        stack[flip] = stack[flip][:, [0, 2, 1]]
+        for row, k in enumerate(members):
+            solids[k] = stack[row]
+    return solids
 
 
 def _to_world(points: np.ndarray, matrix) -> np.ndarray:
@@ -124,7 +134,7 @@ def _triangles(prim: Usd.Prim, cache: UsdGeom.XformCache) -> np.ndarray | None:
         tris = _to_world(points, matrix)[np.array(faces)]
     else:
         return None
-    return _orient_outward(tris.astype(np.float64))
+    return tris.astype(np.float64)  # oriented outward with the other solids (_orient_outward)
 
 
 def load_primitives(stage: Usd.Stage, semantics_globs: list[dict] | None = None) -> list[Primitive]:
@@ -149,6 +159,8 @@ def load_primitives(stage: Usd.Stage, semantics_globs: list[dict] | None = None)
         colors = UsdGeom.Gprim(prim).GetDisplayColorAttr().Get()
         color = tuple(float(c) for c in colors[0]) if colors else (0.5, 0.5, 0.5)
         prims.append(Primitive(str(prim.GetPath()), _labels(prim, globs, own), material, color, tris))
+    for p, tris in zip(prims, _orient_outward([p.triangles for p in prims]), strict=True):
+        p.triangles = tris
     return prims
 
 
