@@ -46,7 +46,11 @@ _CUBE_CORNERS = np.array([
 def _prim_labels(prim: Usd.Prim) -> list[str]:
     labels: list[str] = []
     types: dict[str, str] = {}
-    attrs = [(attr.GetName(), attr) for attr in prim.GetAttributes()]
+    # only the semantic attributes are built (a part has dozens of others): the same names in the
+    # same order as GetAttributes()
+    names = [name for name in prim.GetPropertyNames()
+             if name.startswith("semantic") or name.endswith(":params:semanticType")]
+    attrs = [(name, attr) for name in names if (attr := prim.GetAttribute(name))]
     for name, attr in attrs:
         if name.endswith(":params:semanticType"):
             types[name.split(":")[1]] = str(attr.Get())
