@@ -26,7 +26,7 @@ LAYERS = {
     3: {"backends", "datasets"},
     2: {"pcb", "defects", "fingerprints"},
     1: {"imaging"},
-    0: {"", "paths", "seeding", "redaction", "cookbooks", "listing"},  # "": the package's own __init__
+    0: {"", "paths", "seeding", "redaction", "cookbooks", "listing", "allocator"},  # "": the package's own __init__
 }
 RANK = {part: rank for rank, parts in LAYERS.items() for part in parts}
 

@@ -30,6 +30,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from sdg_factory.allocator import keep_freed_memory
+
 logger = logging.getLogger(__name__)
 
 JobResult = tuple[str, "str | None", Any]
@@ -120,6 +122,7 @@ def _init_worker(threads: int, parent_pid: int | None, starts) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     exit_with_parent(parent_pid)
     limit_threads(threads)
+    keep_freed_memory()  # inherited by a forked worker; a spawned one tunes its own malloc
 
 
 def _tracked_call(fn: Callable, pid: str, job: Any) -> JobResult:
