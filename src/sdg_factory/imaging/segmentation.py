@@ -285,9 +285,9 @@ def annotate_with_reference(model: ReferenceModel, image: np.ndarray, iterations
     image histogram. GrabCut cuts the final mask from seeds inside the box.
 
     ``grabcut_margin``: None runs GrabCut on the whole image (its background colour model learns
-    every pixel outside the box); a number runs it on the box grown by that fraction of its size
-    on each side — about half the CPU at 1.0, but a different background model, so slightly
-    different masks (see docs/benchmarks.md).
+    every pixel outside the box; :mod:`imaging.grabcut` cuts the graph only where a label can
+    change, with cv2.grabCut's masks); a number runs it on the box grown by that fraction of its
+    size on each side — a background model of the box alone, so slightly different masks.
     """
     h, w = image.shape[:2]
     post, light, index = object_posterior(model, image, return_light=True)

@@ -16,8 +16,8 @@ class ClassicalAnnotator:
         self.model = ReferenceModel.fit(reference_image[..., :3], reference_mask)
         self.batch_size = int(batch_size)
         self.iterations = int(grabcut_iterations)
-        # None: GrabCut on the whole image (the default: the labels as before); a fraction: on the
-        # object's box grown by it, about half the CPU, slightly different masks
+        # None: GrabCut on the whole image (the default: cv2.grabCut's labels); a fraction: on the
+        # object's box grown by it, colour models of the box alone, slightly different masks
         # (checked, >= 0 or null, with the run's parameters: parameter_checks.models.Annotation)
         self.grabcut_margin = None if grabcut_margin is None else float(grabcut_margin)
 
