@@ -20,14 +20,17 @@ import os
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX = -1, -2, -4  # glibc's mallopt parameters (malloc.h)
 
+# looked up once, at import: never dlopen/dlsym in a process forked from a threaded parent (the
+# loader's lock may be held by a thread that did not survive the fork), and a forked worker
+# inherits its parent's malloc settings anyway (only a spawned one calls keep_freed_memory)
+try:
+    _MALLOPT = ctypes.CDLL("libc.so.6").mallopt
+except (OSError, AttributeError):  # not glibc: its own allocator, left as it is
+    _MALLOPT = None
+
 
 def keep_freed_memory() -> bool:
     """Tune this process's malloc as described above; True when it was tuned."""
-    if os.environ.get("SDG_FACTORY_MALLOC_TUNING", "1") == "0":
+    if _MALLOPT is None or os.environ.get("SDG_FACTORY_MALLOC_TUNING", "1") == "0":
         return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc: its own allocator, left as it is
-        return False
-    return bool(mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, 1 << 30) and mallopt(_M_TOP_PAD, 64 << 20))
+    return bool(_MALLOPT(_M_MMAP_MAX, 0) and _MALLOPT(_M_TRIM_THRESHOLD, 1 << 30) and _MALLOPT(_M_TOP_PAD, 64 << 20))

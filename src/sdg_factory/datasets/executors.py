@@ -114,7 +114,7 @@ def exit_with_parent(parent_pid: int | None = None, poll_s: float = 1.0) -> None
 _STARTS = None
 
 
-def _init_worker(threads: int, parent_pid: int | None, starts) -> None:
+def _init_worker(threads: int, parent_pid: int | None, starts, fresh_process: bool = False) -> None:
     global _STARTS
     _STARTS = starts
     # a forked worker inherits the parent's Python signal handlers; the broken pool's SIGTERM must
@@ -122,7 +122,8 @@ def _init_worker(threads: int, parent_pid: int | None, starts) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     exit_with_parent(parent_pid)
     limit_threads(threads)
-    keep_freed_memory()  # inherited by a forked worker; a spawned one tunes its own malloc
+    if fresh_process:  # a forked worker has the parent's malloc settings; a spawned one sets its own
+        keep_freed_memory()
 
 
 def _tracked_call(fn: Callable, pid: str, job: Any) -> JobResult:
@@ -196,7 +197,7 @@ class ProcessExecutor:
         # a forkserver's workers are the server's children, not ours: they watch whoever forked them
         parent = None if self.mp_context == "forkserver" else os.getpid()
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(self.threads_per_worker, parent, starts))
+                                   initargs=(self.threads_per_worker, parent, starts, self.mp_context != "fork"))
         return pool, starts
 
     def _run(self, fn: Callable, jobs: Iterable[tuple[str, Any]]) -> Iterator[JobResult]:
