@@ -84,17 +84,15 @@ class MaskedImageFolder(BasePartitionsDataset):
         made of others) by copying its files: the bytes that decoding and re-encoding them would
         write (8-bit RGB image, 8-bit gray mask, PNG), without the round trip. None: not such a loader."""
         source = getattr(value, "source", None)
-        if (type(source) is not type(self) or getattr(value, "pid", None) != pid
-                or self._suffix != ".png" or source._suffix != ".png"):
+        if type(source) is not type(self) or getattr(value, "pid", None) != pid or self._suffix != ".png":
             return None
-        with source._fs.open(source._image(pid), "rb") as handle:
-            image = handle.read()
+        image = source.image_png(pid)  # None: not an 8-bit RGB PNG, a load would convert it
         mask = None
         if source._fs.exists(source._mask(pid)):
             with source._fs.open(source._mask(pid), "rb") as handle:
                 mask = handle.read()
-        if png_kind(image) != "rgb8" or (mask is not None and png_kind(mask) != "gray8"):
-            return None  # a load would convert it: take the decoding path
+        if image is None or (mask is not None and png_kind(mask) != "gray8"):
+            return None  # take the decoding path
         if mask is not None:
             self._write_bytes(posixpath.join(MASK_DIR, pid + ".png"), mask)
         elif self._fs.exists(self._mask(pid)):
