@@ -175,7 +175,8 @@ def test_numeric_lists_have_a_comma_free_command_line_form():
 
 def test_runtime_keys_the_catalog_reads_are_accepted():
     check("smoke", "input_image=/data/mug.jpg", "render_dir=/kit/trigger_0000", "defects_infer_config=a.json",
-          "reference_object.object_name=mug", "scene_generation.image.model_path=x")
+          "reference_object.object_name=mug", "scene_generation.image.backend=diffusers",
+          "scene_generation.image.model_path=x")
     check("smoke", "image_edit_backend=nim", "image_edit_endpoint=http://host:8000/v1")
 
 
@@ -297,3 +298,48 @@ def test_an_in_process_run_with_a_bad_parameter_raises_the_parameter_error(workd
     with pytest.raises(ParameterError, match="render_patches"):
         run_pipeline("pcba_setup", env="smoke", params={"render_patches": -3}, cwd=workdir)
     assert not (workdir / "data").exists()
+
+
+@pytest.mark.parametrize("item,expected", [
+    ("reference_object.annotation.grabcut_margn=0.5",
+     r"'reference_object.annotation' is invalid: unknown key\(s\) 'grabcut_margn' \(did you mean 'grabcut_margin'\?\)"),
+    ("reference_object.annotation.sam2.chekpoint=x", r"'chekpoint' \(did you mean 'checkpoint'\?\) in "
+                                                    r"'reference_object.annotation.sam2'"),
+    ("reference_object.reference_mask.sam2.chekpoint=x", r"'chekpoint' \(did you mean 'checkpoint'\?\) in "
+                                                        r"'reference_object.reference_mask.sam2'"),
+    ("reference_object.perspectives.classical.fil=0.5", r"'fil' \(did you mean 'fill'\?\) in "
+                                                        r"'reference_object.perspectives.classical'"),
+    # a backend that is not chosen: as wrong, and found before the day it is switched on
+    ("reference_object.perspectives.zero123.model_pth=x", r"'model_pth' \(did you mean 'model_path'\?\)"),
+    ("reference_object.white_background.editor.feathr=2",
+     r"'reference_object.white_background.editor' is invalid: unknown key\(s\) 'feathr' \(did you mean 'feather'"),
+    ("reference_object.prompts.openai_chat.modl=x", r"'modl' \(did you mean 'model'\?\) in "
+                                                    r"'reference_object.prompts.openai_chat'"),
+    ("scene_generation.image.widht=5", r"'widht' \(did you mean 'width'\?\) in 'scene_generation.image'"),
+    ("scene_generation.prompts.max_attemps=3", r"'max_attemps' \(did you mean 'max_attempts'\?\)"),
+    ("anomaly_detection.detector.patch_stats.gird=3", r"'gird' \(did you mean 'grid'\?\) in "
+                                                      r"'anomaly_detection.detector'"),
+    ("anomaly_detection.detector.pyimgano.modl=x", r"'modl' \(did you mean 'model'\?\) in "
+                                                   r"'anomaly_detection.detector.pyimgano'"),
+    ("defects_infer.detectors.golden_template.max_shift=3", r"'max_shift' \(did you mean 'max_shift_px'\?\) in "
+                                                            r"'defects_infer.detectors.golden_template'"),
+    ("pcba_restyle.backends.classical.styl=1",
+     r"'styl' \(did you mean 'style'\?\) in 'pcba_restyle.backends.classical'"),
+    ("pcba_restyle.backends.classical.style.gama=0.9", r"pcba_restyle.backends.classical.style: unknown key\(s\) "
+                                                       r"'gama' \(did you mean 'gamma'\?\)"),
+])
+def test_a_backends_misspelt_key_is_refused_before_any_node_runs(item, expected):
+    """A backend's own keys are its constructor's: checked by the registry when the run starts,
+    as the node's build would check them, not after the steps before it have written."""
+    with pytest.raises(ParameterError, match=expected):
+        check("base", item)
+
+
+@pytest.mark.parametrize("items", [
+    ["reference_object.annotation.grabcut_margin=0.5", "reference_object.annotation.grabcut_iterations=2"],
+    ["anomaly_detection.detector.grid=32"],  # flat settings of the chosen backend
+    ["anomaly_detection.detector.backend=pyimgano", "anomaly_detection.detector.pyimgano.model=x"],
+    ["scene_generation.image.backend=openai_images", "scene_generation.image.model=gpt-image-1"],
+])
+def test_a_backends_own_keys_are_accepted(items):
+    check("base", *items)

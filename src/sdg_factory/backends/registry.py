@@ -62,10 +62,10 @@ def check_keys(factory: Callable, config: Mapping[str, Any], section: str,
     if unknown:
         hints = []
         for key in unknown:
-            close = difflib.get_close_matches(key, sorted(accepted), n=1)
+            close = difflib.get_close_matches(key, sorted(accepted | set(also_allowed)), n=1)
             hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
         raise ValueError(f"unknown key(s) {', '.join(hints)} in '{section}'; it accepts: "
-                         f"{', '.join(sorted(accepted)) or 'no settings'}")
+                         f"{', '.join(sorted(accepted | set(also_allowed))) or 'no settings'}")
 
 
 @runtime_checkable

@@ -18,6 +18,7 @@ choice (a small per-item jitter of the target and the noise) comes from the requ
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from difflib import get_close_matches
 from typing import Any
 
 import cv2
@@ -50,10 +51,10 @@ class RestyleStyle:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(config) - known)
         if unknown:
-            raise ValueError(
-                f"{source}: unknown key(s) {unknown} for the classical restyle; "
-                f"the style keys are {sorted(known)}"
-            )
+            hints = [f"'{k}'" + (f" (did you mean '{close[0]}'?)" if (close := get_close_matches(k, sorted(known), 1))
+                                 else "") for k in unknown]
+            raise ValueError(f"{source}: unknown key(s) {', '.join(hints)} for the classical restyle; "
+                             f"the style keys are {sorted(known)}")
         values = dict(config)
         for key in ("lab_mean", "lab_std"):
             if key in values:

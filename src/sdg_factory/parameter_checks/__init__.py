@@ -184,7 +184,8 @@ def _short(value: Any, limit: int = 80) -> str:
 
 def invalid_value(path: str, value: Any, why: str, from_runtime: bool) -> str:
     origin = " (from --params)" if from_runtime else ""
-    return f"parameter '{path}' = {_short(value)}{origin} is invalid: {why}"
+    shown = "" if isinstance(value, Mapping) else f" = {_short(value)}"  # a section: its keys are in `why`
+    return f"parameter '{path}'{shown}{origin} is invalid: {why}"
 
 
 def endpoint_without_backend(key: str, backend: str) -> str:

@@ -16,7 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
-from sdg_factory.backends.registry import Registry
+from sdg_factory.backends.registry import Registry, check_keys
+from sdg_factory.parameter_checks.backend_settings import check_backend_section, check_sub_sections
 from sdg_factory.paths import check_distinct, segment_problem, suggest_name
 
 # --- value types --------------------------------------------------------------------------------
@@ -218,6 +219,16 @@ class PcbaRestyle(Section):
     backends: dict[ImageEditBackend, dict[str, Any] | None]
     registration: Registration
 
+    @model_validator(mode="after")
+    def _backend_keys(self) -> PcbaRestyle:
+        from sdg_factory.imaging.restyle import RestyleStyle
+
+        check_sub_sections("image_edit", self.backends, "pcba_restyle.backends")
+        style = (self.backends.get("classical") or {}).get("style")
+        if isinstance(style, dict):
+            RestyleStyle.from_config(style, "pcba_restyle.backends.classical.style")
+        return self
+
 
 # --- reference_object (parameters_reference_object.yml) -----------------------------------------
 
@@ -227,6 +238,11 @@ class Editor(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     backend: ImageEditBackend = "classical"
+
+    @model_validator(mode="after")
+    def _backend_keys(self) -> Editor:
+        check_backend_section("image_edit", self.model_dump(), "editor")
+        return self
 
 
 class EditorStep(Section):
@@ -253,6 +269,14 @@ class ReferenceMask(Section):
                              "mask ignores it); set reference_object.reference_mask.backend=sam2 too")
         return self
 
+    @model_validator(mode="after")
+    def _sam2_keys(self) -> ReferenceMask:
+        from sdg_factory.backends.annotation.sam2_models import sam2_options
+
+        if self.sam2 is not None:
+            sam2_options(self.sam2, "reference_object.reference_mask.sam2")
+        return self
+
 
 class Perspectives(Section):
     views: Annotated[list[str], Field(min_length=1)]
@@ -260,11 +284,21 @@ class Perspectives(Section):
     qwen_multicamera: dict[str, Any] | None = None
     zero123: dict[str, Any] | None = None
 
+    @model_validator(mode="after")
+    def _backend_keys(self) -> Perspectives:
+        check_sub_sections("perspectives", self.model_dump(exclude={"views"}), "reference_object.perspectives")
+        return self
+
 
 class Prompts(Section):
     backend: PromptBackend = "template"
     openai_chat: dict[str, Any] | None = None
     transformers: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _backend_keys(self) -> Prompts:
+        check_sub_sections("text", self.model_dump(exclude={"backend"}), "reference_object.prompts")
+        return self
 
 
 class Annotation(BaseModel):
@@ -276,6 +310,18 @@ class Annotation(BaseModel):
     batch_size: Positive = 8
     min_part_area: NonNegative = 12
     grabcut_margin: NonNegative | None = None  # classical: GrabCut on the box grown by this, null = whole image
+
+    @model_validator(mode="after")
+    def _backend_keys(self) -> Annotation:
+        from sdg_factory.backends.annotation.base import annotator_options
+        from sdg_factory.backends.annotation.sam2_models import sam2_options
+        from sdg_factory.pipelines.reference_object.nodes import NODE_ANNOTATION_KEYS
+
+        config = {k: v for k, v in self.model_dump().items() if k not in NODE_ANNOTATION_KEYS}
+        annotator_options(config, "reference_object.annotation")  # what step 6 builds its annotator from
+        if isinstance(config.get("sam2"), dict):
+            sam2_options(config["sam2"], "reference_object.annotation.sam2")
+        return self
 
 
 class ReferenceObject(Section):
@@ -328,10 +374,16 @@ class ReferenceObject(Section):
 
 
 class SceneImage(BaseModel):
-    model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by TEXT_TO_IMAGE.build_from
+    model_config = ConfigDict(extra="allow")  # the backend's own keys (checked as TEXT_TO_IMAGE.build_from does)
     backend: TextToImageBackend = "procedural"
     width: Positive = 2048
     height: Positive = 1152
+
+    @model_validator(mode="after")
+    def _backend_keys(self) -> SceneImage:
+        check_backend_section("text_to_image", self.model_dump(), "scene_generation.image",
+                              node_keys=("width", "height"))
+        return self
 
 
 class ScenePrompts(BaseModel):
@@ -341,6 +393,23 @@ class ScenePrompts(BaseModel):
     max_attempts: Positive = 4
     style: str = ""
     negative_prompt: str = ""
+
+    @model_validator(mode="after")
+    def _backend_keys(self) -> ScenePrompts:
+        from sdg_factory.pipelines.scene_generation.prompts import NODE_PROMPT_KEYS
+
+        config = self.model_dump()
+        if self.backend == "template":  # the node's own grammar: no backend settings to take
+            def template(backend: str = "template", recent_history: int = 20, max_attempts: int = 4,
+                         style: str = "", negative_prompt: str = "", max_tokens: int = 200,
+                         temperature: float = 0.9) -> None: ...
+
+            check_keys(template, {k: v for k, v in config.items() if not isinstance(v, dict)},
+                       "scene_generation.prompts (template backend)")
+            check_sub_sections("text", config, "scene_generation.prompts")
+        else:
+            check_backend_section("text", config, "scene_generation.prompts", node_keys=NODE_PROMPT_KEYS)
+        return self
 
 
 class SceneGeneration(Section):
@@ -454,8 +523,13 @@ class TextureDefectDay0(Section):
 
 
 class Detector(BaseModel):
-    model_config = ConfigDict(extra="allow")  # each backend's section, checked by build_detector
+    model_config = ConfigDict(extra="allow")  # each backend's section (checked as build_anomaly_detector does)
     backend: AnomalyDetectionBackend = "patch_stats"
+
+    @model_validator(mode="after")
+    def _backend_keys(self) -> Detector:
+        check_backend_section("anomaly_detection", self.model_dump(), "anomaly_detection.detector")
+        return self
 
 
 class AnomalyDetection(Section):
@@ -507,6 +581,11 @@ class DefectsInfer(Section):
         from sdg_factory.defects.config import check_settings
 
         check_settings(self.defects, "defects_infer.defects")
+        return self
+
+    @model_validator(mode="after")
+    def _backend_keys(self) -> DefectsInfer:
+        check_sub_sections("anomaly_detection", self.detectors, "defects_infer.detectors")
         return self
 
 

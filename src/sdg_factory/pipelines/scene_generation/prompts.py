@@ -157,6 +157,10 @@ def clean_llm_answer(text: str) -> str:
     return re.sub(r"\s+", " ", text)[:1500]
 
 
+#: keys of ``scene_generation.prompts`` read here, not by the LLM backend
+NODE_PROMPT_KEYS = ("style", "max_attempts", "recent_history", "max_tokens", "temperature", "negative_prompt")
+
+
 class PromptWriter:
     """Writes one prompt per planned scene with the configured backend (``template`` by default)."""
 
@@ -169,9 +173,7 @@ class PromptWriter:
         if self.backend != "template":
             from sdg_factory.backends.text import TEXT_GENERATORS
 
-            llm = {k: v for k, v in self.config.items()
-                   if k not in ("style", "max_attempts", "recent_history", "max_tokens", "temperature",
-                                "negative_prompt")}
+            llm = {k: v for k, v in self.config.items() if k not in NODE_PROMPT_KEYS}
             self.generator = TEXT_GENERATORS.build_from(llm)
 
     def health_check(self) -> None:
