@@ -4,7 +4,8 @@
 known (the exact composite mask of a classical composite; absent for a generative edit whose
 geometry is unknown). Loading gives ``{id: loader}`` where a loader returns
 ``{"image": rgb, "mask": gray or None}``; saving takes ``{id: value or zero-arg callable}``
-with the same dicts. Partitions are saved through the executors of
+with the same dicts (a loaded item is a :class:`LazyItem`: ``item["mask"]`` decodes only the
+mask). Partitions are saved through the executors of
 :class:`~sdg_factory.datasets.partitions.BasePartitionsDataset` (atomic, resumable, failures
 recorded); an item is complete when its image exists.
 """
@@ -12,6 +13,7 @@ recorded); an item is complete when its image exists.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from typing import Any
 
 from kedro_datasets._typing import ImagePreview
@@ -19,6 +21,7 @@ from kedro_datasets._typing import ImagePreview
 from sdg_factory.datasets._fs import is_hidden
 from sdg_factory.datasets._png import png_kind
 from sdg_factory.datasets.image import decode_image, encode_image
+from sdg_factory.datasets.lazy_item import LazyItem
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 
 MASK_DIR = "masks"
@@ -42,10 +45,12 @@ class MaskedImageFolder(BasePartitionsDataset):
         with self._fs.open(path, "rb") as handle:
             return decode_image(handle.read(), mode, source=self._url(path))
 
-    def _load_partition(self, pid: str) -> dict:
-        mask_path = self._mask(pid)
-        mask = self._read(mask_path, "gray") if self._fs.exists(mask_path) else None
-        return {"image": self._read(self._image(pid), "rgb"), "mask": mask}
+    def _load_partition(self, pid: str) -> LazyItem:
+        def mask():
+            mask_path = self._mask(pid)
+            return self._read(mask_path, "gray") if self._fs.exists(mask_path) else None
+
+        return LazyItem({"image": lambda: self._read(self._image(pid), "rgb"), "mask": mask})
 
     def _files_of(self, pid: str) -> list[str]:
         mask = posixpath.join(MASK_DIR, pid + ".png")
@@ -58,7 +63,7 @@ class MaskedImageFolder(BasePartitionsDataset):
         return self._fs.exists(self._image(pid))
 
     def _write_partition(self, pid: str, value: Any) -> list[str]:
-        if not isinstance(value, dict) or "image" not in value:
+        if not isinstance(value, Mapping) or "image" not in value:
             raise TypeError(f"{pid}: a MaskedImageFolder item is a dict with 'image' (and optional 'mask')")
         # the mask first: an item whose image exists is complete, so its mask must already be there
         if value.get("mask") is not None:

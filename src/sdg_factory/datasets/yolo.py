@@ -28,6 +28,7 @@ from kedro_datasets._typing import ImagePreview
 
 from sdg_factory.datasets._png import png_kind
 from sdg_factory.datasets.image import decode_image, encode_image
+from sdg_factory.datasets.lazy_item import LazyItem
 from sdg_factory.datasets.partitions import BasePartitionsDataset
 from sdg_factory.fingerprints.context import UNCHANGED
 
@@ -84,13 +85,18 @@ class YoloSegDataset(BasePartitionsDataset):
                         pids.append(pid)
         return pids
 
-    def _load_partition(self, pid: str) -> dict:
+    def _load_partition(self, pid: str) -> LazyItem:
         image_rel, label_rel = self._files(pid)
-        with self._fs.open(self._join(image_rel), "rb") as handle:
-            image = decode_image(handle.read(), "rgb", source=self._url(self._join(image_rel)))
-        with self._fs.open(self._join(label_rel), "rb") as handle:
-            label = handle.read().decode()
-        return {"image": image, "label": label}
+
+        def image():
+            with self._fs.open(self._join(image_rel), "rb") as handle:
+                return decode_image(handle.read(), "rgb", source=self._url(self._join(image_rel)))
+
+        def label():
+            with self._fs.open(self._join(label_rel), "rb") as handle:
+                return handle.read().decode()
+
+        return LazyItem({"image": image, "label": label})  # a label is read without decoding the image
 
     def _files_of(self, pid: str) -> list[str]:
         return list(self._files(pid))

@@ -320,14 +320,16 @@ def annotation_report(yolo_dataset: YoloItems, scene_dataset: dict, combined_ima
     images, annotations, per_image = [], [], {}
     for image_id, (pid, loader) in enumerate(sorted(yolo_dataset.items.items()), start=1):
         item = loader()
-        h, w = item["image"].shape[:2]
         split, stem = pid.split("/", 1)
+        known = source[stem]()["mask"] if stem in source else None
+        # the YOLO image is the source image (step 6 annotates it): its known mask has its size,
+        # so the image is decoded only when there is no mask to take the size from
+        h, w = (known if known is not None else item["image"]).shape[:2]
         images.append({"id": image_id, "file_name": f"{split}/images/{stem}.png", "width": w, "height": h})
         polygons, bbox, area = coco_segmentation(item["label"], (h, w))
         if polygons:
             annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 1,
                                 "segmentation": polygons, "bbox": bbox, "area": area, "iscrowd": 0})
-        known = source[stem]()["mask"] if stem in source else None
         iou = None if known is None else mask_iou(rasterize_label(item["label"], (h, w)), known)
         if iou is not None:  # both masks empty: nothing to compare (imaging/masks.py)
             per_image[stem] = round(iou, 4)
