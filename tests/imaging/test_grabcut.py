@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sdg_factory.imaging.grabcut import SingularColourModel, grabcut
+from sdg_factory.imaging.grabcut import SingularColourModel, _cut, _n_links, grabcut
 
 
 def _opencv(bgr: np.ndarray, seeds: np.ndarray, iterations: int) -> np.ndarray:
@@ -104,3 +104,25 @@ def test_zero_iterations_is_opencvs_start_and_a_start_opencv_refuses_is_refused(
         _opencv(bgr, no_background, 2)
     with pytest.raises(cv2.error):
         _ours(bgr, no_background, 2)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_cut_updated_with_new_t_links_labels_as_a_graph_built_anew(seed):
+    """Iterations after the first resume the solved graph (a dynamic cut); t-links that change,
+    turn infinite or stay infinite give the labels of a fresh graph with those t-links."""
+    rng = np.random.default_rng(seed)
+    window = rng.integers(0, 256, (40, 50, 3)).astype(np.int32)
+    links = _n_links(window, 1 / 2000)
+    probable = rng.random((40, 50)) < 0.8
+    cut, first, infinite = None, None, np.zeros((40, 50), bool)
+    for step in range(5):
+        source = np.where(probable, rng.exponential(20, (40, 50)), 0.0)
+        sink = np.where(probable, rng.exponential(20, (40, 50)), 0.0)
+        if step >= 2:  # colours of density 0 on one side: infinite t-links, kept or new
+            infinite |= probable & (rng.random((40, 50)) < 0.05)
+            source[infinite] = np.inf
+        fresh = _cut(None, links, source.copy(), sink.copy(), probable)
+        cut = _cut(cut, links, source, sink, probable)
+        first = first or cut
+        np.testing.assert_array_equal(cut.on_sink(), fresh.on_sink())
+    assert cut is first  # every later step updated the first graph

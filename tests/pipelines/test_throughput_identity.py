@@ -23,7 +23,6 @@ from sdg_factory.datasets import (
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.fingerprints import NodeFingerprint
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
-from sdg_factory.imaging.rooms import _add_point_lights
 from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 from tests.restyle_fixtures import roi_loaders, synthetic_roi
 
@@ -299,22 +298,23 @@ def test_the_posterior_per_bin_is_the_posterior_per_pixel_bit_for_bit():
     assert found >= 4  # the posterior found the part: the comparison was about real masks
 
 
-# --- the scene renderer's point lights as they were: a highlight computed on every pixel -------
+# --- the scene renderer's point lights as they were: dot products over (n, 3) arrays, a -------
+# --- highlight computed on every pixel -----------------------------------------------------------
 def _reference_add_point_lights(room, p, d, normals, spec, ao, light, emission):
-    # the Lambert terms (not changed) go to ``light``; the highlights, on every pixel, to ``emission``
-    _add_point_lights(room, p, d, normals, np.zeros_like(spec), ao, light, emission.copy())
     for source in room.lights:
         to_light = np.asarray(source.position, np.float32)[None, :] - p
         dist2 = np.einsum("ij,ij->i", to_light, to_light)
         to_light /= np.sqrt(dist2)[:, None] + 1e-6
+        lam = np.clip(np.einsum("ij,ij->i", normals, to_light), 0, None)
+        falloff = source.power / (dist2 + 1.0)
+        light += (lam * falloff * (0.55 + 0.45 * ao))[:, None] * np.asarray(source.color, np.float32)[None, :]
         half = to_light - d
         half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-6
         highlight = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** 24
-        falloff = source.power / (dist2 + 1.0)
         emission += (spec * highlight * falloff * 0.8)[:, None] * np.asarray(source.color, np.float32)[None, :]
 
 
-def test_highlights_on_specular_pixels_only_render_the_same_scenes(monkeypatch):
+def test_point_lights_per_coordinate_and_highlights_on_specular_pixels_only_render_the_same_scenes(monkeypatch):
     from sdg_factory.imaging import rooms
 
     shiny = []
@@ -332,6 +332,8 @@ def test_highlights_on_specular_pixels_only_render_the_same_scenes(monkeypatch):
         monkeypatch.setattr(rooms, "_add_point_lights", _reference_add_point_lights)
         before = rooms.render_scene(archetype, tags, 256, 144, seed=k)
         assert now.tobytes() == before.tobytes(), archetype
+        monkeypatch.setattr(rooms, "_add_point_lights", rooms._add_point_lights_dense)  # non-finite points' path
+        assert rooms.render_scene(archetype, tags, 256, 144, seed=k).tobytes() == before.tobytes(), archetype
     assert sum(shiny) > 0 and min(shiny) < 256 * 144  # highlights were drawn, on some pixels only
 
 

@@ -15,6 +15,9 @@ annotator's seeds outside the object's box), most of that graph cannot change it
   same float64 operations in the same order as ``modules/imgproc/src/grabcut.cpp``, with each
   distinct colour evaluated once.
 
+Each iteration after the first resumes the previous iteration's solved graph with the new
+t-links (:class:`_Cut`) instead of building and solving it anew: the labels are the same.
+
 :func:`grabcut` returns the mask ``cv2.grabCut`` leaves: its k-means start is OpenCV's own (the
 call with zero iterations), and ``tests/imaging/test_grabcut.py`` compares the two on images
 made for it and on the classical annotator's seeds. Only ``exp``/``log`` are numpy's (vectorised;
@@ -202,6 +205,7 @@ def grabcut(bgr: np.ndarray, seeds: np.ndarray, iterations: int) -> np.ndarray:
     # each model's densities at every distinct colour: its t-links, then the next iteration's components
     background_densities = background.component_densities(colours)
     foreground_densities = foreground.component_densities(colours)
+    cut = None
     for _ in range(iterations):
         labels = window.reshape(-1)
         is_background = (labels == cv2.GC_BGD) | (labels == cv2.GC_PR_BGD)
@@ -215,13 +219,61 @@ def grabcut(bgr: np.ndarray, seeds: np.ndarray, iterations: int) -> np.ndarray:
         with np.errstate(divide="ignore"):  # a density of 0 is an infinite t-link, as in OpenCV
             source[probable] = -np.log(background.density(background_densities))[probable_index]
             sink[probable] = -np.log(foreground.density(foreground_densities))[probable_index]
-        graph = maxflow.Graph[float]()
-        nodes = graph.add_grid_nodes(window.shape)
-        for weight, structure in links:
-            graph.add_grid_edges(nodes, weights=weight, structure=structure, symmetric=True)
-        graph.add_grid_tedges(nodes, source, sink)
-        graph.maxflow()
-        on_sink = graph.get_grid_segments(nodes)
+        cut = _cut(cut, links, source, sink, probable)
+        on_sink = cut.on_sink()
         window[probable & ~on_sink] = cv2.GC_PR_FGD
         window[probable & on_sink] = cv2.GC_PR_BGD
     return mask
+
+
+class _Cut:
+    """The window's graph and its maximum flow, kept from one iteration to the next.
+
+    The n-links never change; the t-links of the probable pixels do. The next iteration adds
+    each t-link's change to the solved graph and lets the Boykov–Kolmogorov search resume from
+    its trees (Kohli & Torr's dynamic graph cut; a capacity that falls below its flow is a
+    constant added to both t-links of the pixel, which every cut pays alike). The labels are the
+    pixels that can reach the sink in the residual graph of a maximum flow: the same set for
+    every maximum flow, so they are the ones a graph built anew gives.
+
+    An infinite t-link (a colour of density 0) stays infinite whatever flow it carries: one that
+    is infinite in both iterations changes by nothing. A pixel whose t-link turns infinite or
+    finite has no finite change: the graph is built anew.
+    """
+
+    def __init__(self, links: list, source: np.ndarray, sink: np.ndarray) -> None:
+        self.graph = maxflow.Graph[float]()
+        self.nodes = self.graph.add_grid_nodes(source.shape)
+        for weight, structure in links:
+            self.graph.add_grid_edges(self.nodes, weights=weight, structure=structure, symmetric=True)
+        self.graph.add_grid_tedges(self.nodes, source, sink)
+        self.graph.maxflow()
+        self.source, self.sink = source, sink
+
+    def can_update(self, source: np.ndarray, sink: np.ndarray) -> bool:
+        """No t-link turns finite (its flow is unknown: infinity less it is infinity) and none
+        is infinite on both sides (as for a graph built anew, its residual is not a number)."""
+        infinite_source, infinite_sink = np.isinf(source), np.isinf(sink)
+        return not ((np.isinf(self.source) & ~infinite_source).any() or (np.isinf(self.sink) & ~infinite_sink).any()
+                    or (infinite_source & infinite_sink).any())
+
+    def update(self, source: np.ndarray, sink: np.ndarray, changed: np.ndarray) -> None:
+        with np.errstate(invalid="ignore"):  # inf - inf: an infinite t-link that stays infinite
+            delta_source = np.where(np.isinf(self.source), 0.0, source - self.source)
+            delta_sink = np.where(np.isinf(self.sink), 0.0, sink - self.sink)
+        self.graph.add_grid_tedges(self.nodes, delta_source, delta_sink)
+        self.graph.mark_grid_nodes(self.nodes[changed])
+        self.graph.maxflow(reuse_trees=True)
+        self.source, self.sink = source, sink
+
+    def on_sink(self) -> np.ndarray:
+        return self.graph.get_grid_segments(self.nodes)
+
+
+def _cut(cut: _Cut | None, links: list, source: np.ndarray, sink: np.ndarray, probable: np.ndarray) -> _Cut:
+    """This iteration's cut: the previous one updated, or (the first iteration, or a t-link that
+    turned infinite or finite) a graph built anew."""
+    if cut is None or not cut.can_update(source, sink):
+        return _Cut(links, source, sink)
+    cut.update(source, sink, probable)
+    return cut
