@@ -16,6 +16,7 @@ Non-finite map values count as the lowest score.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import ndimage
@@ -94,22 +95,25 @@ def pro_curve(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]) -> tup
 def _pro_weights(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pixel's score, its PRO weight (1 / (its region's area × regions)) and its FPR weight."""
-    scores, pos_w, neg_w = [], [], []
+    pos_w, neg_w = _region_weights(maps, gt_masks)
+    return np.concatenate([_scores(np.asarray(m)) for m in maps]), pos_w, neg_w
+
+
+def _region_weights(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel's PRO weight and FPR weight (see :func:`_pro_weights`)."""
+    pos_w, neg_w = [], []
     regions = [ndimage.label(np.asarray(gt) > 0, structure=EIGHT) for gt in gt_masks]
     n_regions = sum(n for _, n in regions)
     n_normal = sum(int((lab == 0).sum()) for lab, _ in regions)
     if n_regions == 0 or n_normal == 0:
         raise ValueError("the PRO curve needs at least one ground-truth region and one normal pixel")
     for amap, (lab, n) in zip(maps, regions, strict=False):
-        amap = np.asarray(amap)
-        if amap.shape != lab.shape:
-            raise ValueError(f"map shape {amap.shape} differs from its ground-truth mask {lab.shape}")
+        if np.shape(amap) != lab.shape:
+            raise ValueError(f"map shape {np.shape(amap)} differs from its ground-truth mask {lab.shape}")
         area = np.bincount(lab.ravel(), minlength=n + 1).astype(np.float64)
-        per_pixel = np.where(lab.ravel() > 0, 1.0 / (area[lab.ravel()] * n_regions), 0.0)
-        scores.append(_scores(amap))
-        pos_w.append(per_pixel)
+        pos_w.append(np.where(lab.ravel() > 0, 1.0 / (area[lab.ravel()] * n_regions), 0.0))
         neg_w.append((lab.ravel() == 0) / n_normal)
-    return np.concatenate(scores), np.concatenate(pos_w), np.concatenate(neg_w)
+    return np.concatenate(pos_w), np.concatenate(neg_w)
 
 
 def aupro(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray], fpr_limit: float = 0.3) -> float | None:
@@ -130,20 +134,31 @@ def pixel_curves(maps: Sequence[np.ndarray], gt_masks: Sequence[np.ndarray]) -> 
     """
     labels = np.concatenate([(np.asarray(gt) > 0).ravel() for gt in gt_masks]) if len(gt_masks) else np.zeros(0, bool)
     n_pos, n_neg = int(labels.sum()), int(labels.size - labels.sum())
-    try:
-        scores, pos_w, neg_w = _pro_weights(maps, gt_masks)
-    except ValueError:
-        scores, pos_w = _scores(np.concatenate([np.asarray(m).ravel() for m in maps])), None
+    scores = np.concatenate([_scores(np.asarray(m)) for m in maps]) if len(maps) else np.zeros(0)
+    with ThreadPoolExecutor(1) as sorting:  # the sort (numpy, without the GIL) beside the weights
+        ranking = sorting.submit(_thresholds, scores)
+        try:
+            pos_w, neg_w = _region_weights(maps, gt_masks)
+        except ValueError:
+            pos_w = None
+            if n_pos == 0 or n_neg == 0:
+                ranking.cancel()
+                return {"roc": None, "pro": None}
+        order, last = ranking.result()
     curves: dict[str, tuple | None] = {"roc": None, "pro": None}
-    if pos_w is None and (n_pos == 0 or n_neg == 0):
-        return curves
-    order, last = _thresholds(scores)
+    ranked = labels[order]                                   # defect pixel or not, best score first
+    tp = np.cumsum(ranked, dtype=np.int64)[last]              # integer counts: the float sums, exactly
     if n_pos and n_neg:
-        tp = np.cumsum(labels[order], dtype=np.int64)[last]   # integer counts: the float sums, exactly
         fp = (last + 1) - tp
         curves["roc"] = (np.r_[0.0, fp] / n_neg, np.r_[0.0, tp] / n_pos)
     if pos_w is not None:
-        curves["pro"] = (_cumulative(neg_w, order, last), _cumulative(pos_w, order, last))
+        # the running sums of _cumulative without gathering 8-byte weights for every pixel: a
+        # normal pixel's FPR weight is one value, and a PRO weight is 0.0 off the defect pixels,
+        # where adding it leaves a running sum's bits as they are
+        normal = neg_w[np.argmin(labels)] if n_neg else 0.0
+        fpr = np.r_[0.0, np.cumsum(np.where(ranked, 0.0, normal))[last]]
+        defect_sums = np.cumsum(pos_w[order[np.flatnonzero(ranked)]])
+        curves["pro"] = (fpr, np.r_[0.0, np.where(tp > 0, defect_sums[tp - 1], 0.0)])  # (a region: n_pos > 0)
     return curves
 
 
