@@ -126,3 +126,15 @@ def test_a_cut_updated_with_new_t_links_labels_as_a_graph_built_anew(seed):
         first = first or cut
         np.testing.assert_array_equal(cut.on_sink(), fresh.on_sink())
     assert cut is first  # every later step updated the first graph
+
+
+def test_distinct_colours_are_numpys_unique():
+    from sdg_factory.imaging.grabcut import _distinct
+
+    rng = np.random.default_rng(3)
+    for colours in (rng.integers(0, 1 << 24, 5000), rng.integers(0, 40, 5000) << 14, np.array([7]), np.zeros(0, int)):
+        colours = colours.astype(np.int32)
+        distinct, index = _distinct(colours)
+        expected, inverse = np.unique(colours, return_inverse=True)
+        np.testing.assert_array_equal(distinct, expected)
+        np.testing.assert_array_equal(index, inverse.reshape(-1))

@@ -139,6 +139,20 @@ def most_likely(densities: np.ndarray) -> np.ndarray:
     return best
 
 
+def _distinct(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(packed, return_inverse=True)`` for 24-bit colours, from two stable radix sorts
+    (16-bit halves) instead of a comparison sort: the same ascending values and indices."""
+    low = np.argsort((packed & 0xFFFF).astype(np.uint16), kind="stable")
+    order = low[np.argsort((packed[low] >> 16).astype(np.uint16), kind="stable")]
+    ranked = packed[order]
+    starts = np.empty(ranked.size, bool)
+    starts[:1] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=starts[1:])
+    index = np.empty(ranked.size, np.intp)
+    index[order] = np.cumsum(starts) - 1
+    return ranked[starts], index
+
+
 def _beta(image: np.ndarray) -> float:
     """``calcBeta``: 1 / (2 · the mean squared colour difference of all neighbour pairs)."""
     h, w = image.shape[:2]
@@ -188,7 +202,7 @@ def grabcut(bgr: np.ndarray, seeds: np.ndarray, iterations: int) -> np.ndarray:
 
     # every distinct colour once: its per-pixel index, counts outside the window (always background)
     packed = (image[..., 0] << 16) | (image[..., 1] << 8) | image[..., 2]
-    distinct, index = np.unique(packed.reshape(-1), return_inverse=True)
+    distinct, index = _distinct(packed.reshape(-1))
     index = index.reshape(h, w)
     colours = np.stack([(distinct >> 16) & 255, (distinct >> 8) & 255, distinct & 255], 1).astype(np.float64)
     moments = np.concatenate([colours, colours[:, [0, 0, 0, 1, 1, 2]] * colours[:, [0, 1, 2, 1, 2, 2]]], 1)
