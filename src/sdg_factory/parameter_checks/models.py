@@ -4,8 +4,8 @@ The models only *check*: nodes still receive the parameters as Kedro resolved th
 that passes the checks behaves exactly as before. Every model forbids unknown keys. Sections
 that already had their own validator reuse it (``scene_settings``, ``parse_taxonomy``,
 ``CvAugmentConfig.from_params``, the defects ``check_settings``); backend sub-sections (a
-backend's own settings, an ``editor:``) are checked against the backend's constructor when it is
-built (``backends/registry.py``), so here they are free mappings.
+backend's own settings, an ``editor:``) are mappings whose keys a validator checks against the
+backend's constructor, as its build will (``parameter_checks/backend_settings.py``).
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ class PcbaRestyle(Section):
 
 
 class Editor(BaseModel):
-    """An ``editor:`` block: ``backend`` plus that backend's own keys (checked when it is built)."""
+    """An ``editor:`` block: ``backend`` plus that backend's own keys (checked against its constructor)."""
 
     model_config = ConfigDict(extra="allow")
     backend: ImageEditBackend = "classical"
@@ -302,8 +302,8 @@ class Prompts(Section):
 
 
 class Annotation(BaseModel):
-    """``backend``, ``batch_size``, ``min_part_area`` and the backend's own keys (checked by
-    ``build_annotator`` against its constructor)."""
+    """``backend``, ``batch_size``, ``min_part_area`` and the backend's own keys (checked as
+    ``build_annotator`` checks them, by ``annotator_options``)."""
 
     model_config = ConfigDict(extra="allow")
     backend: AnnotationBackend = "classical"
@@ -387,7 +387,7 @@ class SceneImage(BaseModel):
 
 
 class ScenePrompts(BaseModel):
-    model_config = ConfigDict(extra="allow")  # the backend's own keys: checked by TEXT_GENERATORS.build_from
+    model_config = ConfigDict(extra="allow")  # the backend's own keys (checked as TEXT_GENERATORS.build_from does)
     backend: PromptBackend = "template"
     recent_history: Count = 20
     max_attempts: Positive = 4
