@@ -56,16 +56,21 @@ def check_keys(factory: Callable, config: Mapping[str, Any], section: str,
                passed_by_builder: Iterable[str] = (), also_allowed: Iterable[str] = ()) -> None:
     """Raise ``ValueError`` for every key of ``config`` that ``factory`` takes no parameter for."""
     accepted = accepted_keys(factory, passed_by_builder)
-    if accepted is None:
-        return
-    unknown = sorted(set(config) - accepted - set(also_allowed))
+    if accepted is not None:
+        check_names(config, accepted | set(also_allowed), section)
+
+
+def check_names(config: Mapping[str, Any], accepted: Iterable[str], section: str) -> None:
+    """Raise ``ValueError`` naming each key of ``config`` not in ``accepted`` and the closest one."""
+    accepted = sorted(set(accepted))
+    unknown = sorted(set(config) - set(accepted))
     if unknown:
         hints = []
         for key in unknown:
-            close = difflib.get_close_matches(key, sorted(accepted | set(also_allowed)), n=1)
+            close = difflib.get_close_matches(key, accepted, n=1)
             hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
         raise ValueError(f"unknown key(s) {', '.join(hints)} in '{section}'; it accepts: "
-                         f"{', '.join(sorted(accepted | set(also_allowed))) or 'no settings'}")
+                         f"{', '.join(accepted) or 'no settings'}")
 
 
 @runtime_checkable

@@ -713,16 +713,14 @@ def _add_point_lights(room: Room, p: np.ndarray, d: np.ndarray, normals: np.ndar
     """Add each point light's Lambert term (inverse square) to ``light`` and its Blinn highlight on
     specular surfaces to ``emission``, in place.
 
-    The float32 operations are those of ``L = position - p; L /= |L| + 1e-6; n·L`` (kept in
-    :func:`_add_point_lights_dense`), so the bits are the same, laid out to be cheap: one
+    The float32 operations are those of ``L = position - p; L /= |L| + 1e-6; n·L`` (for the
+    finite points the closed shell gives every ray), so the bits are the same, laid out to be cheap: one
     contiguous array per coordinate and per colour channel, the pixels grouped by the axis of
     their normal. Every normal is an axis (``_NORMALS``), so ``n·L`` is ``±L`` along it (the two
     ``0·L`` terms add ±0, which the clip to ≥ 0 and the sum into ``light`` do not see).
     Highlights are computed only where ``spec > 0``: elsewhere they add 0.0, which leaves the
     emission's bits as they are.
     """
-    if not np.isfinite(p).all():  # 0·inf is not 0: keep the dot products as written
-        return _add_point_lights_dense(room, p, d, normals, spec, ao, light, emission)
     axis = np.argmax(np.abs(normals), axis=1).astype(np.uint8)
     order = np.argsort(axis, kind="stable")                 # grouped by axis: x, then y, then z
     first_y, first_z = np.searchsorted(axis[order], [1, 2])
@@ -754,28 +752,6 @@ def _add_point_lights(room: Room, p: np.ndarray, d: np.ndarray, normals: np.ndar
         highlight = np.clip(np.einsum("ij,ij->i", normals_shiny, half), 0, None) ** 24
         emission[shiny] += (spec_shiny * highlight * falloff[shiny_at] * 0.8)[:, None] * color[None, :]
     light[order] = np.stack(channels, 1)
-
-
-def _add_point_lights_dense(room: Room, p: np.ndarray, d: np.ndarray, normals: np.ndarray, spec: np.ndarray,
-                            ao: np.ndarray, light: np.ndarray, emission: np.ndarray) -> None:
-    """:func:`_add_point_lights` with the dot products over every coordinate (non-finite points)."""
-    shiny = np.flatnonzero(spec > 0)
-    view = -d[shiny]
-    spec_shiny, normals_shiny = spec[shiny], normals[shiny]
-    for source in room.lights:
-        L = np.asarray(source.position, np.float32)[None, :] - p
-        dist2 = np.einsum("ij,ij->i", L, L)
-        L /= np.sqrt(dist2)[:, None] + 1e-6
-        lam = np.clip(np.einsum("ij,ij->i", normals, L), 0, None)
-        falloff = source.power / (dist2 + 1.0)
-        light += (lam * falloff * (0.55 + 0.45 * ao))[:, None] * np.asarray(source.color, np.float32)[None, :]
-        if shiny.size == 0:
-            continue
-        half = L[shiny] + view
-        half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-6
-        highlight = np.clip(np.einsum("ij,ij->i", normals_shiny, half), 0, None) ** 24
-        emission[shiny] += ((spec_shiny * highlight * falloff[shiny] * 0.8)[:, None]
-                            * np.asarray(source.color, np.float32)[None, :])
 
 
 def _contact_shadow(room: Room, p: np.ndarray, surface: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
-from sdg_factory.backends.registry import Registry, check_keys
+from sdg_factory.backends.registry import Registry, check_names
 from sdg_factory.parameter_checks.backend_settings import check_backend_section, check_sub_sections
 from sdg_factory.paths import check_distinct, segment_problem, suggest_name
 
@@ -400,12 +400,8 @@ class ScenePrompts(BaseModel):
 
         config = self.model_dump()
         if self.backend == "template":  # the node's own grammar: no backend settings to take
-            def template(backend: str = "template", recent_history: int = 20, max_attempts: int = 4,
-                         style: str = "", negative_prompt: str = "", max_tokens: int = 200,
-                         temperature: float = 0.9) -> None: ...
-
-            check_keys(template, {k: v for k, v in config.items() if not isinstance(v, dict)},
-                       "scene_generation.prompts (template backend)")
+            check_names({k: v for k, v in config.items() if not isinstance(v, dict)},
+                        {*type(self).model_fields, *NODE_PROMPT_KEYS}, "scene_generation.prompts (template backend)")
             check_sub_sections("text", config, "scene_generation.prompts")
         else:
             check_backend_section("text", config, "scene_generation.prompts", node_keys=NODE_PROMPT_KEYS)
