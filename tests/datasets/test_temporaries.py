@@ -81,3 +81,24 @@ def test_a_save_keeps_another_live_runs_in_flight_temporary(tmp_path, other_proc
     dataset.save({f"p{i}": np.zeros((4, 4, 3), np.uint8) for i in range(3)})
     assert in_flight.read_bytes() == b"half an image"
     assert sorted(p.name for p in folder.glob("p*.png")) == ["p0.png", "p1.png", "p2.png"]
+
+
+def test_a_killed_writer_not_yet_reaped_is_dead(tmp_path):
+    """A pool worker killed with its run stays a zombie until someone reaps it (in a container
+    whose first process does not, for good): its temporaries are orphans all the same."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = process_start(proc.pid)
+        assert process_alive(proc.pid, start)
+        proc.kill()
+        deadline = time.time() + 10
+        while time.time() < deadline and b") Z" not in open(f"/proc/{proc.pid}/stat", "rb").read():
+            time.sleep(0.01)  # the kill is delivered; not waited for, the child stays a zombie
+        os.kill(proc.pid, 0)  # still there as far as signals go
+        assert not process_alive(proc.pid, start)
+        stale = tmp_path / f"{TMP_MARK}{host_token()}-{proc.pid}-{start}-0123abcd-x.json"
+        stale.write_bytes(b"{")
+        fs, _, root = filesystem(str(tmp_path))
+        assert remove_temporaries(fs, root) == 1 and not stale.exists()
+    finally:
+        proc.wait()

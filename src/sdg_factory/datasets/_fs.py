@@ -77,17 +77,23 @@ def host_token() -> str:
     return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
-def process_start(pid: int) -> int | None:
-    """When process ``pid`` started (clock ticks since boot, from ``/proc``), or None where that
-    cannot be read (not Linux, no such process). With the pid it names one process, even after
-    the pid is reused."""
+def _proc_stat(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (None: not Linux, no such process)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             stat = handle.read()
     except OSError:
         return None
     # the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
-    return int(stat[stat.rindex(b")") + 2:].split()[19])
+    return stat[stat.rindex(b")") + 2:].split()
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, from ``/proc``), or None where that
+    cannot be read (not Linux, no such process). With the pid it names one process, even after
+    the pid is reused."""
+    fields = _proc_stat(pid)
+    return None if fields is None else int(fields[19])
 
 
 def process_alive(pid: int, start: int | None = None) -> bool:
@@ -101,6 +107,9 @@ def process_alive(pid: int, start: int | None = None) -> bool:
         return False
     except PermissionError:  # alive, owned by someone else
         pass
+    fields = _proc_stat(pid)
+    if fields is not None and fields[0] in (b"Z", b"X"):
+        return False  # killed and not yet reaped (a pool worker whose parent died): it writes nothing more
     if start:
         now = process_start(pid)
         if now is not None and now != start:
