@@ -9,7 +9,15 @@ to the node's output datasets, which then skip what matches, recompute what diff
 what the current configuration no longer makes. ``docs/reruns.md`` is the user's page.
 """
 
-from sdg_factory.fingerprints.context import NodeFingerprint, algorithm_version, per_item, reads_parameters
+from sdg_factory.fingerprints.context import (
+    NodeFingerprint,
+    algorithm_version,
+    all_keys_but,
+    only_keys,
+    per_item,
+    reads_parameters,
+)
 from sdg_factory.fingerprints.hashing import digest
 
-__all__ = ["NodeFingerprint", "algorithm_version", "digest", "per_item", "reads_parameters"]
+__all__ = ["NodeFingerprint", "algorithm_version", "all_keys_but", "digest", "only_keys", "per_item",
+           "reads_parameters"]

@@ -106,6 +106,27 @@ def reads_parameters(**views: Callable[[dict[str, Any]], Any]) -> Callable:
     return mark
 
 
+def only_keys(argument: str, *keys: str) -> Callable[[dict[str, Any]], Any]:
+    """A :func:`reads_parameters` view: only these keys of the section given as ``argument``
+    count for the node (``None`` for one that is absent)::
+
+        @reads_parameters(params=only_keys("params", "scene", "num_iterations", "max_retries"))
+    """
+    def view(values: dict[str, Any]) -> Any:
+        section = values[argument]
+        return {k: section.get(k) for k in keys} if isinstance(section, dict) else section
+    return view
+
+
+def all_keys_but(argument: str, *keys: str) -> Callable[[dict[str, Any]], Any]:
+    """A :func:`reads_parameters` view: every key of the section given as ``argument`` except
+    these (a key added later counts by default)."""
+    def view(values: dict[str, Any]) -> Any:
+        section = values[argument]
+        return {k: v for k, v in section.items() if k not in keys} if isinstance(section, dict) else section
+    return view
+
+
 def parameters_read(func: Callable, parameters: dict[str, Any], arguments: dict[str, str]) -> dict[str, Any]:
     """``parameters`` (``{"params:<key>": value}`` of a node) with the node's declared views
     applied; ``arguments`` maps the function's arguments to its input names."""

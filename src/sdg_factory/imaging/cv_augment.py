@@ -27,7 +27,7 @@ Geometry never changes, so the YOLO labels of an augmented image are its source'
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import cv2
 import numpy as np
@@ -51,6 +51,11 @@ class CvAugmentConfig:
     motion_blur_range: tuple[int, int] = (20, 55)
     compression_iterations_range: tuple[int, int] = (10, 30)
     compression_quality_range: tuple[int, int] = (10, 40)
+
+    @classmethod
+    def parameter_names(cls) -> tuple[str, ...]:
+        """The parameter keys :meth:`from_params` reads."""
+        return tuple(f.name for f in fields(cls))
 
     @classmethod
     def from_params(cls, params: dict) -> CvAugmentConfig:

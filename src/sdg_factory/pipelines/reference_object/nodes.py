@@ -4,6 +4,12 @@ One node per step of ``reference_object_pipeline.md``; each returns lazy savers
 (``{item: callable}``) for its folder, so items are computed on the partition executor, written
 atomically, skipped when already complete (re-running a ``run_name`` resumes and re-attempts
 what failed) and recorded per item when they fail.
+
+Each node's re-run fingerprint counts only the ``reference_object`` keys it reads
+(``@reads_parameters``): an annotation setting re-annotates and re-augments (steps 6-7) without
+redoing the scenes of steps 1-5. ``max_retries`` counts for none of them: it decides whether a
+failed item is attempted again, never what a made item holds (a failed item is re-attempted by
+the next run anyway).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from tqdm.auto import tqdm
 
 from sdg_factory.backends.image_edit import IMAGE_EDITORS, EditRequest
 from sdg_factory.datasets.yolo import YoloItems
+from sdg_factory.fingerprints import only_keys, reads_parameters
 from sdg_factory.imaging import cv_augment
 from sdg_factory.imaging.masks import mask_iou
 from sdg_factory.imaging.segmentation import segment_on_white
@@ -65,6 +72,7 @@ def _split_of(run_seed: int, stem: str, split_ratio: float) -> str:
 # reference mask (the document's mask-labeler utility)
 # --------------------------------------------------------------------------------------
 
+@reads_parameters(params=only_keys("params", "reference_mask"))
 def make_reference_mask(input_image: np.ndarray, input_mask: np.ndarray | None, params: dict) -> np.ndarray:
     """The given ``input_mask``, or one made from the reference image (classical or SAM2)."""
     from sdg_factory.backends.annotation import make_reference_mask as make_mask
@@ -88,6 +96,7 @@ def make_reference_mask(input_image: np.ndarray, input_mask: np.ndarray | None, 
 # step 1: white background
 # --------------------------------------------------------------------------------------
 
+@reads_parameters(params=only_keys("params", "white_background", "object_name"))
 def white_background(input_image: np.ndarray, reference_mask: np.ndarray, params: dict, seed: int) -> np.ndarray:
     """Step 1: the object isolated on a clean white background."""
     cfg = params["white_background"]
@@ -113,6 +122,7 @@ def _perspective_item(backend: str, backend_config: dict, view, index: int, imag
     return {"image": rgb, "mask": segment_on_white(rgb)}
 
 
+@reads_parameters(params=only_keys("params", "perspective_generator", "perspectives"))
 def generate_perspectives(white_image: np.ndarray, params: dict, seed: int) -> dict[str, Any]:
     """Step 2: the object from several camera poses, each with its mask (``masks/``)."""
     from sdg_factory.backends.perspectives import PERSPECTIVE_GENERATORS
@@ -138,6 +148,7 @@ def generate_perspectives(white_image: np.ndarray, params: dict, seed: int) -> d
 # step 3: prompts
 # --------------------------------------------------------------------------------------
 
+@reads_parameters(params=only_keys("params", "prompts", "num_prompts", "object_name"))
 def generate_scene_prompts(project_info: str, system_prompt: str, params: dict, seed: int) -> dict[str, str]:
     """Step 3: ``num_prompts`` distinct scene descriptions (template grammar or an LLM)."""
     from sdg_factory.pipelines.reference_object.scene_prompts import llm_prompts, template_prompts
@@ -177,6 +188,7 @@ def _no_background():
     return None
 
 
+@reads_parameters(params=only_keys("params", "scene", "num_iterations"))
 def generate_scene_dataset(perspectives: dict, prompts: dict, background_scenes: dict, params: dict,
                            seed: int) -> tuple[dict, list[dict]]:
     """Step 4: perspectives × prompts × ``num_iterations`` scene images, and ``metadata.json``.
@@ -223,6 +235,7 @@ def _augment_item(editor_config: dict, source_loader, prompt: str, seed: int, ma
     return {"image": image[..., :3], "mask": mask}
 
 
+@reads_parameters(params=only_keys("params", "enable_qwen_augmentation", "augmentation", "qwen_augmentation_count"))
 def qwen_augment(scene_dataset: dict, augmentation_prompts: str, params: dict, seed: int) -> tuple[dict, dict]:
     """Step 5: ``qwen_augmentation_count`` edits per image, each with a random predefined prompt."""
     if not params["enable_qwen_augmentation"]:
@@ -247,6 +260,7 @@ def qwen_augment(scene_dataset: dict, augmentation_prompts: str, params: dict, s
     return savers, summary
 
 
+@reads_parameters(params=only_keys("params", "enable_qwen_augmentation"))
 def combine_qwen_images(scene_dataset: dict, augmented: dict, params: dict) -> tuple[dict, dict]:
     """Step 5: originals + augmented images in one folder (the annotation's input)."""
     if not params["enable_qwen_augmentation"]:
@@ -276,6 +290,8 @@ def _annotated_item(annotator, loader, min_area: float) -> dict:
 NODE_ANNOTATION_KEYS = ("min_part_area",)  # read by the step itself, not by the annotator
 
 
+@reads_parameters(params=only_keys("params", "object_name", "enable_annotation", "enable_qwen_augmentation",
+                                   "annotation", "split_ratio"))
 def annotate_dataset(scene_dataset: dict, combined_images: dict, input_image: np.ndarray,
                      reference_mask: np.ndarray, params: dict, seed: int) -> YoloItems:
     """Step 6: segment the object in every image from the reference → YOLO-seg train/val.
@@ -313,6 +329,7 @@ def annotate_dataset(scene_dataset: dict, combined_images: dict, input_image: np
                              for stem in stems})
 
 
+@reads_parameters(params=only_keys("params", "enable_qwen_augmentation", "annotation"))
 def annotation_report(yolo_dataset: YoloItems, scene_dataset: dict, combined_images: dict,
                       params: dict) -> tuple[dict, dict]:
     """Step 6: a COCO JSON of the same annotations, and IoU against the known composite masks."""
@@ -367,6 +384,8 @@ def _cv_item(loader, ops: list[dict]) -> dict:
     return {"image": cv_augment.apply_ops(item["image"], ops), "label": item["label"]}
 
 
+@reads_parameters(params=only_keys("params", "enable_cv_augmentation", "cv_augmentation_count",
+                                    *cv_augment.CvAugmentConfig.parameter_names()))
 def cv_augment_dataset(yolo_dataset: YoloItems, params: dict, seed: int) -> tuple[YoloItems, dict]:
     """Step 7: ``cv_augmentation_count`` cascaded CV augmentations per annotated image."""
     if not params["enable_cv_augmentation"]:
@@ -387,6 +406,7 @@ def cv_augment_dataset(yolo_dataset: YoloItems, params: dict, seed: int) -> tupl
     return YoloItems(yolo_dataset.names, items), summary
 
 
+@reads_parameters(params=only_keys("params", "enable_cv_augmentation"))
 def combine_cv_dataset(yolo_dataset: YoloItems, augmented: YoloItems, params: dict) -> tuple[YoloItems, dict]:
     """Step 7: originals + CV-augmented items: the final dataset."""
     if not params["enable_cv_augmentation"]:
@@ -412,6 +432,8 @@ def _failures(planned: list[str], present, manifest: dict | None, step: int, kin
     return out
 
 
+@reads_parameters(params=only_keys("params", "run_name", "object_name", "enable_qwen_augmentation",
+                                   "enable_annotation", "enable_cv_augmentation"))
 def record_pipeline_state(scene_metadata: list, qwen_summary: dict, scene_dataset: dict, augmented: dict,
                           yolo_dataset: YoloItems, cv_combined: YoloItems, scene_manifest: dict | None,
                           augment_manifest: dict | None, params: dict) -> dict:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 
 from sdg_factory.backends.text_to_image import TEXT_TO_IMAGE, TextToImageRequest
-from sdg_factory.fingerprints import reads_parameters
+from sdg_factory.fingerprints import all_keys_but, only_keys, reads_parameters
 from sdg_factory.paths import UnsafeNameError, check_segment
 from sdg_factory.pipelines.scene_generation.planning import (
     archetype_counts,
@@ -44,23 +44,6 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _keys(*keys: str):
-    """A ``@reads_parameters`` view: only these keys of ``scene_generation`` count for the node."""
-    def view(values: dict) -> Any:
-        section = values["scene_generation"]
-        return {k: section.get(k) for k in keys} if isinstance(section, dict) else section
-    return view
-
-
-def _all_keys_but(*keys: str):
-    """A ``@reads_parameters`` view: every key of ``scene_generation`` except these (a key added
-    later counts by default)."""
-    def view(values: dict) -> Any:
-        section = values["scene_generation"]
-        return {k: v for k, v in section.items() if k not in keys} if isinstance(section, dict) else section
-    return view
-
-
 def history_records(history: DataFrame) -> list[dict]:
     return [] if history is None or history.empty else history.to_dict("records")
 
@@ -83,7 +66,7 @@ def check_scene_ids_free(history: DataFrame, run_name: str, scene_ids: list[str]
                 "so the earlier run's history rows and scenes/ folders are not replaced")
 
 
-@reads_parameters(scene_generation=_all_keys_but("prompts", "image", "ready_for"))
+@reads_parameters(scene_generation=all_keys_but("scene_generation", "prompts", "image", "ready_for"))
 def plan_batch(history: DataFrame, scene_generation: dict, run_name: str, seed: int) -> dict:
     """Weighted archetypes corrected by the lookback window; variation tags toward the gaps."""
     settings = scene_settings(scene_generation)
@@ -119,7 +102,7 @@ def plan_batch(history: DataFrame, scene_generation: dict, run_name: str, seed: 
     }
 
 
-@reads_parameters(scene_generation=_keys("archetypes", "archetype_definitions", "prompts"))
+@reads_parameters(scene_generation=only_keys("scene_generation", "archetypes", "archetype_definitions", "prompts"))
 def diversify_prompts(plan: dict, history: DataFrame, scene_generation: dict) -> list[dict]:
     """One prompt per planned scene whose hash is new in the lookback window."""
     settings = scene_settings(scene_generation)
@@ -159,7 +142,7 @@ def generate_scene_image(image_config: dict, scene: dict) -> Any:
     return backend.generate(request)
 
 
-@reads_parameters(scene_generation=_keys("image", "dry_run"))
+@reads_parameters(scene_generation=only_keys("scene_generation", "image", "dry_run"))
 def generate_images(prompts: list[dict], scene_generation: dict) -> dict[str, Any]:
     """Lazy savers ``{scene_id: () -> image}`` (none in a dry run); health check first."""
     settings = scene_settings(scene_generation)
@@ -191,7 +174,7 @@ def image_fingerprint(loader: Any) -> str | None:
     return getattr(loader, "item_fingerprint", None)
 
 
-@reads_parameters(scene_generation=_keys("image", "dry_run"))
+@reads_parameters(scene_generation=only_keys("scene_generation", "image", "dry_run"))
 def record_history(prompts: list[dict], images: dict[str, Any], history: DataFrame,
                    scene_generation: dict) -> tuple[DataFrame, list[dict]]:
     """One history row per scene; ``success`` only for a scene whose image is on disk and decodes."""
@@ -243,7 +226,7 @@ def completion_marker(result: dict, ready_for: list[str]) -> dict:
     }
 
 
-@reads_parameters(scene_generation=_keys("ready_for"))
+@reads_parameters(scene_generation=only_keys("scene_generation", "ready_for"))
 def write_completion_markers(results: list[dict], scene_generation: dict) -> dict[str, Any]:
     """A marker for every scene whose history row records a complete image."""
     ready_for = scene_settings(scene_generation).ready_for
