@@ -66,6 +66,24 @@ def _square_or_fail(pid: str, job: int) -> int:
     return job * job
 
 
+def _worker_settings(pid: str, job: int) -> tuple[int, bool]:
+    import cv2
+
+    from sdg_factory.datasets import dask_executor
+
+    return cv2.getNumThreads(), dask_executor._WORKER_READY
+
+
+def test_tasks_run_with_the_pool_workers_settings(dask_cluster):
+    """A Dask worker starts with one OpenCV thread per core and malloc trimming at 64 KB (the
+    nanny's environment); each task runs with OpenCV capped at the worker's one thread and the
+    allocator tuned (allocator.py), as a pool worker does."""
+    executor = make_executor({"type": "dask", "address": dask_cluster.scheduler.address})
+    outcomes = list(executor.run(_worker_settings, [(f"p{i}", i) for i in range(6)]))
+    assert len(outcomes) == 6 and all(error is None for _, error, _ in outcomes)
+    assert {result for _, _, result in outcomes} == {(1, True)}
+
+
 def test_dask_save_matches_serial_bytes_and_records_failures(tmp_path, dask_cluster):
     RUN_FAILURES.drain()
     pids = [f"MAT/x{i % 3}_y0/{i:04d}" for i in range(8)]

@@ -49,11 +49,13 @@ import contextlib
 import logging
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from sdg_factory.allocator import keep_freed_memory
 from sdg_factory.datasets.executors import JobResult, _call, register_executor
 
 logger = logging.getLogger(__name__)
@@ -64,9 +66,38 @@ _KEYS = {"address", "n_workers", "max_workers", "threads_per_worker", "in_flight
 TAIL_SHARE = 4  # a batch holds at most 1/(TAIL_SHARE × threads) of what is left: the tail stays balanced
 
 
+_WORKER_LOCK = threading.Lock()
+_WORKER_READY = False
+
+
+def prepare_worker() -> None:
+    """Once per Dask worker process, what a pool worker gets from its initializer (executors.py):
+    freed memory kept for reuse (allocator.py; Dask's nanny starts its workers with
+    ``MALLOC_TRIM_THRESHOLD_=65536``, which hands every big temporary back at once and faults it
+    in again: ~30% of a 512² render cell) and OpenCV's threads capped at the worker's threads (it
+    starts one per core, so two workers on two cores would run four)."""
+    global _WORKER_READY
+    with _WORKER_LOCK:
+        if _WORKER_READY:
+            return
+        _WORKER_READY = True
+        keep_freed_memory()
+        try:
+            from distributed import get_worker
+
+            threads = int(get_worker().state.nthreads)
+        except (ImportError, ValueError, AttributeError):  # not on a Dask worker
+            return
+        import cv2
+
+        if cv2.getNumThreads() > threads:
+            cv2.setNumThreads(threads)
+
+
 def _call_batch(fn: Callable, items: list[tuple[str, Any]]) -> tuple[list[JobResult], float]:
     """Several partitions in one Dask task (each one's error returned, not raised), and the
     seconds they took on the worker."""
+    prepare_worker()
     start = time.perf_counter()
     results = [_call(fn, pid, job) for pid, job in items]
     return results, time.perf_counter() - start
