@@ -84,6 +84,26 @@ def test_tasks_run_with_the_pool_workers_settings(dask_cluster):
     assert {result for _, _, result in outcomes} == {(1, True)}
 
 
+def _identity(pid: str, job):
+    return job
+
+
+@pytest.mark.parametrize("batch_target_s", [0, 10])
+def test_a_partition_that_does_not_pickle_costs_only_itself(dask_cluster, batch_target_s):
+    import threading
+
+    executor = make_executor({"type": "dask", "address": dask_cluster.scheduler.address,
+                              "batch_target_s": batch_target_s})
+    bad = {3, 30}  # the first task holds one partition, later ones several (batch_target_s=10)
+    jobs = [(f"p{i:02d}", threading.Lock() if i in bad else i) for i in range(40)]
+    by_pid = {pid: (error, result) for pid, error, result in executor.run(_identity, jobs)}
+    assert sorted(by_pid) == [pid for pid, _ in jobs]
+    for i in bad:
+        error, result = by_pid[f"p{i:02d}"]
+        assert result is None and "cannot send the partition to the Dask workers" in error
+    assert all(by_pid[f"p{i:02d}"] == (None, i) for i in range(40) if i not in bad)
+
+
 def test_dask_save_matches_serial_bytes_and_records_failures(tmp_path, dask_cluster):
     RUN_FAILURES.drain()
     pids = [f"MAT/x{i % 3}_y0/{i:04d}" for i in range(8)]
