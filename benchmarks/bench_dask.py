@@ -68,12 +68,15 @@ def run() -> dict:
                       "warm-up each, SDG_BENCH_DASK_REPEAT); the ratio is the median of the per-pair ratios.",
                       "Machine: 2 cores, which the LocalCluster's scheduler and the client (one process: "
                       "submitting, gathering, each partition's fingerprint and the manifest) share with the "
-                      "workers. Measured under cProfile/getrusage (2026-12-02, quiet): that process spends "
-                      "~2.3 CPU s per 100 cells of 512² with 2 workers, ~9% of the work; with 1 worker it runs "
-                      "on the idle second core for free, with 2 it takes from them, so on 2 cores the ratio "
-                      "is bounded near 1.84 before the two busy cores slow each other (shared cache, clock). "
-                      "Batching (several partitions per ~0.5 s task) already keeps the per-task round trip "
-                      "small; on a cluster whose scheduler runs elsewhere this bound goes away.",
+                      "workers: with 1 worker that process runs on the idle second core for free, with 2 it "
+                      "takes from them, so its CPU bounds the ratio on 2 cores. Batching (several partitions "
+                      "per ~0.5 s task) keeps the per-task round trips few; each task travels as one pickle "
+                      "(Dask would send every numpy array of a job as its own frame, ~115 a task), which "
+                      "halved that process's CPU (2.3 -> 1.2 s per 200 cells of 512², 2026-12-03).",
+                      "Each task first sets what a pool worker's initializer sets: Dask's nanny starts a "
+                      "worker with MALLOC_TRIM_THRESHOLD_=65536 (every big temporary handed back at once and "
+                      "faulted in again) and OpenCV at one thread per core (four threads for two workers on "
+                      "two cores); with both fixed 2 workers went from 6.4 to ~19-21 cells/s at 512².",
                       "Shading used to gather float64 normals per pixel and multiply them with a BLAS "
                       "matrix-vector product that itself used both cores, so one process already took two "
                       "and two workers gave ~1.2x; shading per triangle (byte-identical output) fixed it.",

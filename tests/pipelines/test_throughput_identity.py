@@ -22,6 +22,7 @@ from sdg_factory.datasets import (
 )
 from sdg_factory.datasets.failures import RUN_FAILURES
 from sdg_factory.fingerprints import NodeFingerprint
+from sdg_factory.imaging import rooms
 from sdg_factory.imaging.registration import RegistrationError, register, warp_to_reference
 from sdg_factory.pipelines.pcba_restyle.nodes import registration_records, restyle_and_register_rois
 from tests.restyle_fixtures import roi_loaders, synthetic_roi
@@ -315,8 +316,6 @@ def _reference_add_point_lights(room, p, d, normals, spec, ao, light, emission):
 
 
 def test_point_lights_per_coordinate_and_highlights_on_specular_pixels_only_render_the_same_scenes(monkeypatch):
-    from sdg_factory.imaging import rooms
-
     shiny = []
     real = rooms._add_point_lights
 
@@ -333,6 +332,138 @@ def test_point_lights_per_coordinate_and_highlights_on_specular_pixels_only_rend
         before = rooms.render_scene(archetype, tags, 256, 144, seed=k)
         assert now.tobytes() == before.tobytes(), archetype
     assert sum(shiny) > 0 and min(shiny) < 256 * 144  # highlights were drawn, on some pixels only
+
+
+# --- the scene renderer's intersection and shading as they were: a reduction over the 3 axes, ----
+# --- a whole-chunk mask per surface, fixture and window ------------------------------------------
+def _reference_intersect(room, origin: np.ndarray, d: np.ndarray, bounds_of):
+    H, W, _ = d.shape
+    o = origin.astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / d
+        tx = np.where(d[..., 0] > 0, (room.width - o[0]) * inv[..., 0], -o[0] * inv[..., 0])
+        ty = np.where(d[..., 1] > 0, (room.height - o[1]) * inv[..., 1], -o[1] * inv[..., 1])
+        tz = np.where(d[..., 2] > 0, (room.depth - o[2]) * inv[..., 2], -o[2] * inv[..., 2])
+    stack = np.stack([np.nan_to_num(tx, nan=np.inf, posinf=np.inf),
+                      np.nan_to_num(ty, nan=np.inf, posinf=np.inf),
+                      np.nan_to_num(tz, nan=np.inf, posinf=np.inf)])
+    axis = np.argmin(stack, axis=0)
+    t = np.take_along_axis(stack, axis[None], 0)[0]
+    surface = np.where(axis == 0, np.where(d[..., 0] > 0, rooms.WALL_X1, rooms.WALL_X0),
+                       np.where(axis == 1, np.where(d[..., 1] > 0, rooms.CEILING, rooms.FLOOR),
+                                np.where(d[..., 2] > 0, rooms.WALL_Z1, rooms.WALL_Z0))).astype(np.int32)
+    normal_code = surface.copy()  # shell surfaces use their own inward normals
+    for index, box in enumerate(room.boxes):
+        y0, y1, x0, x1 = bounds_of(box)
+        if y1 <= y0 or x1 <= x0:
+            continue
+        sub_inv = inv[y0:y1, x0:x1]
+        lo = (np.asarray(box.lo, np.float32) - o) * sub_inv
+        hi = (np.asarray(box.hi, np.float32) - o) * sub_inv
+        tmin = np.minimum(lo, hi)
+        tmax = np.maximum(lo, hi)
+        tmin = np.nan_to_num(tmin, nan=-np.inf)
+        tmax = np.nan_to_num(tmax, nan=np.inf)
+        t_enter = tmin.max(axis=2)
+        t_exit = tmax.min(axis=2)
+        hit = (t_exit >= np.maximum(t_enter, 1e-3)) & (t_enter > 1e-3) & (t_enter < t[y0:y1, x0:x1])
+        if not hit.any():
+            continue
+        enter_axis = tmin.argmax(axis=2)
+        sign = np.take_along_axis(d[y0:y1, x0:x1], enter_axis[..., None], 2)[..., 0] > 0
+        # the face met first faces back toward the ray: normal = -sign(d) along the entry axis
+        code = np.where(enter_axis == 0, np.where(sign, 3, 2),
+                        np.where(enter_axis == 1, np.where(sign, 1, 0), np.where(sign, 5, 4)))
+        t[y0:y1, x0:x1] = np.where(hit, t_enter, t[y0:y1, x0:x1])
+        surface[y0:y1, x0:x1] = np.where(hit, rooms.BOX0 + index, surface[y0:y1, x0:x1])
+        normal_code[y0:y1, x0:x1] = np.where(hit, code, normal_code[y0:y1, x0:x1])
+    return t, surface, normal_code
+
+
+
+def _reference_shade(room, origin, d, t, surface, code, rng: np.random.Generator) -> np.ndarray:
+    H, W, _ = d.shape
+    p = (origin[None, None, :] + d * t[..., None]).reshape(-1, 3).astype(np.float32)
+    surface = surface.reshape(-1)
+    code = code.reshape(-1)
+    normals = rooms._NORMALS[code]
+    albedo = np.zeros((H * W, 3), np.float32)
+    emission = np.zeros((H * W, 3), np.float32)
+    spec = np.zeros(H * W, np.float32)
+
+    m = surface == rooms.FLOOR
+    albedo[m] = rooms._floor_albedo(room, p[m, 0], p[m, 2])
+    m = surface == rooms.CEILING
+    albedo[m] = rooms._ceiling_albedo(room, p[m, 0], p[m, 2])
+    for x0, x1, z0, z1 in room.panels:
+        lit = m & (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 2] >= z0) & (p[:, 2] <= z1)
+        emission[lit] = np.asarray(room.lights[0].color if room.lights else (1, 1, 1)) * 1.6
+    walls = {rooms.WALL_X0: (2, 1), rooms.WALL_X1: (2, 1), rooms.WALL_Z0: (0, 1), rooms.WALL_Z1: (0, 1)}
+    for wall, (ua, va) in walls.items():
+        m = surface == wall
+        albedo[m] = rooms._wall_albedo(room, p[m, ua], p[m, va])
+    for feature in room.features:
+        ua = 2 if feature.wall in (rooms.WALL_X0, rooms.WALL_X1) else 0
+        m = ((surface == feature.wall) & (p[:, ua] >= feature.u0) & (p[:, ua] <= feature.u1)
+             & (p[:, 1] >= feature.v0) & (p[:, 1] <= feature.v1))
+        if feature.kind == "window":
+            frame = (rooms._lines(p[:, ua] - feature.u0, (feature.u1 - feature.u0) / 2, 0.03)
+                     | rooms._lines(p[:, 1] - feature.v0, (feature.v1 - feature.v0), 0.03))
+            glass = m & ~frame
+            emission[glass] = np.asarray(room.sky) * (1.2 + 0.3 * (p[glass, 1] - feature.v0))[:, None]
+            albedo[glass] = 0.0
+            albedo[m & frame] = (0.85, 0.85, 0.85)
+        elif feature.kind == "door":
+            ribs = np.mod(p[:, 1], 0.15) < 0.03
+            albedo[m] = np.asarray(feature.color) * np.where(ribs[m], 0.6, 1.0)[:, None]
+            edge = m & ((p[:, ua] - feature.u0 < 0.18) | (feature.u1 - p[:, ua] < 0.18)
+                        | (feature.v1 - p[:, 1] < 0.25))
+            albedo[edge] = (0.08, 0.08, 0.08)
+        else:
+            albedo[m] = feature.color
+
+    phase = float(rng.uniform(0, 1))
+    for index, box in enumerate(room.boxes):
+        m = surface == rooms.BOX0 + index
+        if not m.any():
+            continue
+        albedo[m] = rooms._box_albedo(box, p[m], code[m], phase + index * 0.13)
+        if box.material == "metal":
+            spec[m] = 0.35
+        elif box.material in ("glass", "screen"):
+            spec[m] = 0.6
+            if box.material == "glass":
+                emission[m] += np.asarray(box.color) * 0.35
+        if box.material == "screen" and rng.random() < 0.7:
+            front = m & (code == 4)
+            emission[front] = rooms._jitter(rng, (0.35, 0.5, 0.7), 0.2)
+
+    # lighting: ambient + point lights (Lambert, inverse square) + sun patches through windows
+    light = np.repeat(np.asarray(room.ambient, np.float32)[None, :], H * W, 0)
+    ao = rooms._contact_shadow(room, p, np.flatnonzero(surface == rooms.FLOOR))
+    light *= ao[:, None]
+    rooms._add_point_lights(room, p, d.reshape(-1, 3), normals, spec, ao, light, emission)
+    light += rooms._sun_patches(room, p, np.flatnonzero(surface == rooms.FLOOR), normals)
+
+    color = albedo * light + emission
+    # atmospheric depth cue for big halls
+    fog = 1 - np.exp(-t.reshape(-1) / (room.width * 6))
+    color = color * (1 - fog[:, None]) + fog[:, None] * np.asarray(room.ambient) * 2.0
+    return color.reshape(H, W, 3)
+
+
+def test_shading_by_surface_index_and_elementwise_axis_extrema_render_the_same_scenes(monkeypatch):
+    tag_sets = [{}, {"lighting": "fluorescent_overhead", "time_of_day": "night", "occupancy": "busy",
+                     "clutter": "heavy_clutter", "layout": "standard"},
+                {"time_of_day": "day", "lighting": "natural"}]
+    for k, archetype in enumerate(rooms.ARCHETYPES):
+        for j, tags in enumerate(tag_sets):
+            now = rooms.render_scene(archetype, tags, 320, 180, seed=7 * k + j)
+            with monkeypatch.context() as patch:
+                patch.setattr(rooms, "_intersect", _reference_intersect)
+                patch.setattr(rooms, "_shade", _reference_shade)
+                before = rooms.render_scene(archetype, tags, 320, 180, seed=7 * k + j)
+            assert now.tobytes() == before.tobytes(), (archetype, tags)
 
 
 # --- the restyle and registration maths as they were: copies, and a search always run ----------

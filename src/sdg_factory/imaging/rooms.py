@@ -537,12 +537,15 @@ def _intersect(room: Room, origin: np.ndarray, d: np.ndarray, bounds_of):
         tmax = np.maximum(lo, hi)
         tmin = np.nan_to_num(tmin, nan=-np.inf)
         tmax = np.nan_to_num(tmax, nan=np.inf)
-        t_enter = tmin.max(axis=2)
-        t_exit = tmax.min(axis=2)
+        # the max/min over the 3 axes as two element-wise steps (exact, and no NaN is left):
+        # a reduction over a last axis of 3 is numpy's slowest loop
+        t_enter = np.maximum(np.maximum(tmin[..., 0], tmin[..., 1]), tmin[..., 2])
+        t_exit = np.minimum(np.minimum(tmax[..., 0], tmax[..., 1]), tmax[..., 2])
         hit = (t_exit >= np.maximum(t_enter, 1e-3)) & (t_enter > 1e-3) & (t_enter < t[y0:y1, x0:x1])
         if not hit.any():
             continue
-        enter_axis = tmin.argmax(axis=2)
+        # argmax's first axis holding the maximum
+        enter_axis = np.where(tmin[..., 0] == t_enter, 0, np.where(tmin[..., 1] == t_enter, 1, 2))
         sign = np.take_along_axis(d[y0:y1, x0:x1], enter_axis[..., None], 2)[..., 0] > 0
         # the face met first faces back toward the ray: normal = -sign(d) along the entry axis
         code = np.where(enter_axis == 0, np.where(sign, 3, 2),
@@ -637,7 +640,18 @@ def _box_albedo(box: Box, p: np.ndarray, code: np.ndarray, rng_phase: float) -> 
     return albedo
 
 
+def _pixels_by_surface(surface: np.ndarray, count: int) -> list[np.ndarray]:
+    """The pixel indices of each surface id below ``count``, each in ascending order (what
+    ``np.flatnonzero(surface == id)`` gives), from one stable sort instead of a pass per id."""
+    order = np.argsort(surface, kind="stable")
+    ends = np.cumsum(np.bincount(surface, minlength=count)[:count])
+    return np.split(order, ends[:-1])[:count]
+
+
 def _shade(room: Room, origin, d, t, surface, code, rng: np.random.Generator) -> np.ndarray:
+    """Albedo, emission and lighting of every pixel's hit point. Each surface's pixels are an
+    index array (:func:`_pixels_by_surface`), so a room of many fixtures does not compare the
+    whole chunk once per fixture; every value is computed by the same float32 operations."""
     H, W, _ = d.shape
     p = (origin[None, None, :] + d * t[..., None]).reshape(-1, 3).astype(np.float32)
     surface = surface.reshape(-1)
@@ -646,42 +660,45 @@ def _shade(room: Room, origin, d, t, surface, code, rng: np.random.Generator) ->
     albedo = np.zeros((H * W, 3), np.float32)
     emission = np.zeros((H * W, 3), np.float32)
     spec = np.zeros(H * W, np.float32)
+    pixels = _pixels_by_surface(surface, BOX0 + len(room.boxes))
 
-    m = surface == FLOOR
+    m = pixels[FLOOR]
     albedo[m] = _floor_albedo(room, p[m, 0], p[m, 2])
-    m = surface == CEILING
+    m = pixels[CEILING]
     albedo[m] = _ceiling_albedo(room, p[m, 0], p[m, 2])
+    x, z = p[m, 0], p[m, 2]
     for x0, x1, z0, z1 in room.panels:
-        lit = m & (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 2] >= z0) & (p[:, 2] <= z1)
+        lit = m[(x >= x0) & (x <= x1) & (z >= z0) & (z <= z1)]
         emission[lit] = np.asarray(room.lights[0].color if room.lights else (1, 1, 1)) * 1.6
     walls = {WALL_X0: (2, 1), WALL_X1: (2, 1), WALL_Z0: (0, 1), WALL_Z1: (0, 1)}
     for wall, (ua, va) in walls.items():
-        m = surface == wall
+        m = pixels[wall]
         albedo[m] = _wall_albedo(room, p[m, ua], p[m, va])
     for feature in room.features:
         ua = 2 if feature.wall in (WALL_X0, WALL_X1) else 0
-        m = ((surface == feature.wall) & (p[:, ua] >= feature.u0) & (p[:, ua] <= feature.u1)
-             & (p[:, 1] >= feature.v0) & (p[:, 1] <= feature.v1))
+        on_wall = pixels[feature.wall]
+        u, v = p[on_wall, ua], p[on_wall, 1]
+        inside = (u >= feature.u0) & (u <= feature.u1) & (v >= feature.v0) & (v <= feature.v1)
+        m, u, v = on_wall[inside], u[inside], v[inside]
         if feature.kind == "window":
-            frame = (_lines(p[:, ua] - feature.u0, (feature.u1 - feature.u0) / 2, 0.03)
-                     | _lines(p[:, 1] - feature.v0, (feature.v1 - feature.v0), 0.03))
-            glass = m & ~frame
-            emission[glass] = np.asarray(room.sky) * (1.2 + 0.3 * (p[glass, 1] - feature.v0))[:, None]
+            frame = (_lines(u - feature.u0, (feature.u1 - feature.u0) / 2, 0.03)
+                     | _lines(v - feature.v0, (feature.v1 - feature.v0), 0.03))
+            glass = m[~frame]
+            emission[glass] = np.asarray(room.sky) * (1.2 + 0.3 * (v[~frame] - feature.v0))[:, None]
             albedo[glass] = 0.0
-            albedo[m & frame] = (0.85, 0.85, 0.85)
+            albedo[m[frame]] = (0.85, 0.85, 0.85)
         elif feature.kind == "door":
-            ribs = np.mod(p[:, 1], 0.15) < 0.03
-            albedo[m] = np.asarray(feature.color) * np.where(ribs[m], 0.6, 1.0)[:, None]
-            edge = m & ((p[:, ua] - feature.u0 < 0.18) | (feature.u1 - p[:, ua] < 0.18)
-                        | (feature.v1 - p[:, 1] < 0.25))
+            ribs = np.mod(v, 0.15) < 0.03
+            albedo[m] = np.asarray(feature.color) * np.where(ribs, 0.6, 1.0)[:, None]
+            edge = m[(u - feature.u0 < 0.18) | (feature.u1 - u < 0.18) | (feature.v1 - v < 0.25)]
             albedo[edge] = (0.08, 0.08, 0.08)
         else:
             albedo[m] = feature.color
 
     phase = float(rng.uniform(0, 1))
     for index, box in enumerate(room.boxes):
-        m = surface == BOX0 + index
-        if not m.any():
+        m = pixels[BOX0 + index]
+        if not m.size:
             continue
         albedo[m] = _box_albedo(box, p[m], code[m], phase + index * 0.13)
         if box.material == "metal":
@@ -691,15 +708,15 @@ def _shade(room: Room, origin, d, t, surface, code, rng: np.random.Generator) ->
             if box.material == "glass":
                 emission[m] += np.asarray(box.color) * 0.35
         if box.material == "screen" and rng.random() < 0.7:
-            front = m & (code == 4)
+            front = m[code[m] == 4]
             emission[front] = _jitter(rng, (0.35, 0.5, 0.7), 0.2)
 
     # lighting: ambient + point lights (Lambert, inverse square) + sun patches through windows
     light = np.repeat(np.asarray(room.ambient, np.float32)[None, :], H * W, 0)
-    ao = _contact_shadow(room, p, surface)
+    ao = _contact_shadow(room, p, pixels[FLOOR])
     light *= ao[:, None]
     _add_point_lights(room, p, d.reshape(-1, 3), normals, spec, ao, light, emission)
-    light += _sun_patches(room, p, surface, normals)
+    light += _sun_patches(room, p, pixels[FLOOR], normals)
 
     color = albedo * light + emission
     # atmospheric depth cue for big halls
@@ -754,10 +771,10 @@ def _add_point_lights(room: Room, p: np.ndarray, d: np.ndarray, normals: np.ndar
     light[order] = np.stack(channels, 1)
 
 
-def _contact_shadow(room: Room, p: np.ndarray, surface: np.ndarray) -> np.ndarray:
-    """Darkening of floor points near grounded fixtures and near wall/floor corners."""
+def _contact_shadow(room: Room, p: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Darkening of floor points (``floor``: their indices) near grounded fixtures and near
+    wall/floor corners."""
     ao = np.ones(len(p), np.float32)
-    floor = np.flatnonzero(surface == FLOOR)
     if floor.size == 0:
         return ao
     x, z = p[floor, 0], p[floor, 2]
@@ -774,13 +791,13 @@ def _contact_shadow(room: Room, p: np.ndarray, surface: np.ndarray) -> np.ndarra
     return ao
 
 
-def _sun_patches(room: Room, p: np.ndarray, surface: np.ndarray, normals: np.ndarray) -> np.ndarray:
-    """Sunlight that enters through windows and lands on the floor (no occlusion by fixtures)."""
+def _sun_patches(room: Room, p: np.ndarray, floor: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Sunlight that enters through windows and lands on the floor points (``floor``: their
+    indices; no occlusion by fixtures)."""
     out = np.zeros((len(p), 3), np.float32)
     if max(room.sun) <= 0:
         return out
     sun = -np.asarray(room.sun_dir, np.float32)  # toward the sun
-    floor = np.flatnonzero(surface == FLOOR)
     for feature in room.features:
         if feature.kind != "window" or floor.size == 0:
             continue
