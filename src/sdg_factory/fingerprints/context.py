@@ -110,7 +110,7 @@ def only_keys(argument: str, *keys: str) -> Callable[[dict[str, Any]], Any]:
     """A :func:`reads_parameters` view: only these keys of the section given as ``argument``
     count for the node (``None`` for one that is absent)::
 
-        @reads_parameters(params=only_keys("params", "scene", "num_iterations", "max_retries"))
+        @reads_parameters(params=only_keys("params", "scene", "num_iterations"))
     """
     def view(values: dict[str, Any]) -> Any:
         section = values[argument]
