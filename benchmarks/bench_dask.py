@@ -49,11 +49,12 @@ def run() -> dict:
     # are timed together; then one board at 1024² (a camera-sized tile, 4x the work per task), to
     # show the per-task cost of Dask. 10x10 grids: 200 + 100 cells, so the whole bench fits ~10 min.
     load_start = os.getloadavg()[0]
+    repeat = int(os.environ.get("SDG_BENCH_DASK_REPEAT", "3"))
     rows = []
     for resolution, boards in ((None, BOARDS), ((1024, 1024), BOARDS[:1])):
         jobs = {board: render_jobs(board, resolution=resolution) for board in boards}
         n = sum(len(cells) for cells in jobs.values())
-        one, two, ratio = _paired(jobs, int(os.environ.get("SDG_BENCH_DASK_REPEAT", "3")))
+        one, two, ratio = _paired(jobs, repeat)
         size = "x".join(map(str, resolution or (512, 512)))
         rows.append({"case": f"{n} cells of {size}", "ours": n / two, "peer": n / one, "unit": "cells/s",
                      "ratio": ratio, "target": ">= 1.8"})
@@ -64,7 +65,7 @@ def run() -> dict:
                     "cookbooks' 512x512 (both boards) and at 1024x1024 per cell (one board).",
             "rows": rows,
             "notes": ["ours = 2 Dask workers; peer = 1 Dask worker; same jobs, same run, cluster start-up "
-                      "excluded; both clusters up at once and the runs alternated 1, 2, 1, 2 (3 pairs after a "
+                      f"excluded; both clusters up at once and the runs alternated 1, 2, 1, 2 ({repeat} pairs after a "
                       "warm-up each, SDG_BENCH_DASK_REPEAT); the ratio is the median of the per-pair ratios.",
                       "Machine: 2 cores, which the LocalCluster's scheduler and the client (one process: "
                       "submitting, gathering, each partition's fingerprint and the manifest) share with the "
@@ -72,11 +73,11 @@ def run() -> dict:
                       "takes from them, so its CPU bounds the ratio on 2 cores. Batching (several partitions "
                       "per ~0.5 s task) keeps the per-task round trips few; each task travels as one pickle "
                       "(Dask would send every numpy array of a job as its own frame, ~115 a task), which "
-                      "halved that process's CPU (2.3 -> 1.2 s per 200 cells of 512², 2026-12-03).",
+                      "cut that process's CPU to about half (2.3 -> 1.2-1.6 s per 200 cells of 512², 2026-12-03).",
                       "Each task first sets what a pool worker's initializer sets: Dask's nanny starts a "
                       "worker with MALLOC_TRIM_THRESHOLD_=65536 (every big temporary handed back at once and "
                       "faulted in again) and OpenCV at one thread per core (four threads for two workers on "
-                      "two cores); with both fixed 2 workers went from 6.4 to ~19-21 cells/s at 512².",
+                      "two cores); with both fixed 2 workers went from 6.4 to 17-22 cells/s at 512².",
                       "Shading used to gather float64 normals per pixel and multiply them with a BLAS "
                       "matrix-vector product that itself used both cores, so one process already took two "
                       "and two workers gave ~1.2x; shading per triangle (byte-identical output) fixed it.",
