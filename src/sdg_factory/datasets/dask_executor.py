@@ -52,7 +52,6 @@ import contextlib
 import logging
 import math
 import os
-import pickle
 import threading
 import time
 import uuid
@@ -60,7 +59,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sdg_factory.allocator import keep_freed_memory
-from sdg_factory.datasets.executors import JobResult, _call, describe_error, register_executor
+from sdg_factory.datasets.executors import JobResult, _call, describe_error, limit_threads, register_executor
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +77,8 @@ def prepare_worker() -> None:
     """Once per Dask worker process, what a pool worker gets from its initializer (executors.py):
     freed memory kept for reuse (allocator.py; Dask's nanny starts its workers with
     ``MALLOC_TRIM_THRESHOLD_=65536``, which hands every big temporary back at once and faults it
-    in again: ~30% of a 512² render cell) and OpenCV's threads capped at the worker's threads (it
-    starts one per core, so two workers on two cores would run four)."""
+    in again: ~30% of a 512² render cell) and the native thread pools capped at the worker's
+    threads (OpenCV starts one per core, so two workers on two cores would run four)."""
     global _WORKER_READY
     with _WORKER_LOCK:
         if _WORKER_READY:
@@ -92,10 +91,7 @@ def prepare_worker() -> None:
             threads = int(get_worker().state.nthreads)
         except (ImportError, ValueError, AttributeError):  # not on a Dask worker
             return
-        import cv2
-
-        if cv2.getNumThreads() > threads:
-            cv2.setNumThreads(threads)
+        limit_threads(threads)
 
 
 def _call_batch(fn: Callable, items: list[tuple[str, Any]]) -> tuple[list[JobResult], float]:
@@ -108,20 +104,20 @@ def _call_batch(fn: Callable, items: list[tuple[str, Any]]) -> tuple[list[JobRes
 
 
 def task_payload(fn: Callable, items: list[tuple[str, Any]]) -> bytes:
-    """A task's function and partitions as one pickle (cloudpickle where plain pickle cannot).
+    """A task's function and partitions as one pickle, made as Dask makes its own (pickle, or
+    cloudpickle for what pickle cannot send by reference) but in-band.
 
     Dask would serialise the arguments itself, each numpy array of a job as its own frame (a render
     cell's primitives: ~115 per task), and the client and scheduler handle every frame on the cores
     the workers need; one bytes frame a task halves their CPU (2.3 -> 1.2 s per 200 cells of 512²)."""
-    try:
-        return pickle.dumps((fn, items), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # noqa: BLE001 - a lambda or a local function: cloudpickle, as Dask would
-        import cloudpickle
+    from distributed.protocol import pickle
 
-        return cloudpickle.dumps((fn, items), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((fn, items))
 
 
 def _call_payload(payload: bytes) -> tuple[list[JobResult], float]:
+    from distributed.protocol import pickle
+
     fn, items = pickle.loads(payload)
     return _call_batch(fn, items)
 
@@ -234,6 +230,10 @@ class DaskExecutor:
 
             unsent: list[JobResult] = []  # partitions that could not be pickled: each costs only itself
 
+            def drain_unsent() -> Iterator[JobResult]:
+                while unsent:
+                    yield unsent.pop(0)
+
             def submit(items: list[tuple[str, Any]]) -> None:
                 try:
                     payload = task_payload(fn, items)
@@ -271,8 +271,7 @@ class DaskExecutor:
 
             submit([first])
             top_up()
-            yield from unsent
-            unsent.clear()
+            yield from drain_unsent()
             for future in futures:
                 items = pending.pop(future.key)
                 try:
@@ -290,9 +289,8 @@ class DaskExecutor:
                 yield from results
                 future.release()
                 top_up()
-                yield from unsent
-                unsent.clear()
-            yield from unsent
+                yield from drain_unsent()
+            yield from drain_unsent()  # a resubmitted partition that failed to pickle after the last task
 
 
 def _reason(exc: BaseException) -> str:

@@ -645,7 +645,7 @@ def _pixels_by_surface(surface: np.ndarray, count: int) -> list[np.ndarray]:
     ``np.flatnonzero(surface == id)`` gives), from one stable sort instead of a pass per id."""
     order = np.argsort(surface, kind="stable")
     ends = np.cumsum(np.bincount(surface, minlength=count)[:count])
-    return np.split(order, ends[:-1])[:count]
+    return np.split(order, ends[:-1])
 
 
 def _shade(room: Room, origin, d, t, surface, code, rng: np.random.Generator) -> np.ndarray:
@@ -665,8 +665,8 @@ def _shade(room: Room, origin, d, t, surface, code, rng: np.random.Generator) ->
     m = pixels[FLOOR]
     albedo[m] = _floor_albedo(room, p[m, 0], p[m, 2])
     m = pixels[CEILING]
-    albedo[m] = _ceiling_albedo(room, p[m, 0], p[m, 2])
     x, z = p[m, 0], p[m, 2]
+    albedo[m] = _ceiling_albedo(room, x, z)
     for x0, x1, z0, z1 in room.panels:
         lit = m[(x >= x0) & (x <= x1) & (z >= z0) & (z <= z1)]
         emission[lit] = np.asarray(room.lights[0].color if room.lights else (1, 1, 1)) * 1.6
