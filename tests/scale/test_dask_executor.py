@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 
 import numpy as np
 import pytest
@@ -86,6 +87,36 @@ def test_tasks_run_with_the_pool_workers_settings(dask_cluster):
 
 def _identity(pid: str, job):
     return job
+
+
+def _sleep_then_identity(pid: str, job):
+    time.sleep(0.02)
+    return job
+
+
+def test_short_partitions_go_in_batches_of_the_planned_size(dask_cluster, monkeypatch):
+    """Once a partition has been timed, every task holds what lasts ~batch_target_s, down to one
+    only in the tail (TAIL_SHARE): no stream of one-partition tasks beside the big ones."""
+    from sdg_factory.datasets import dask_executor
+
+    sizes = []
+
+    def recorded(fn, items):
+        sizes.append(len(items))
+        return payload(fn, items)
+
+    payload = dask_executor.task_payload
+    monkeypatch.setattr(dask_executor, "task_payload", recorded)
+    executor = make_executor({"type": "dask", "address": dask_cluster.scheduler.address, "batch_target_s": 0.2})
+    jobs = [(f"p{i:03d}", i) for i in range(120)]
+    by_pid = {pid: (error, result) for pid, error, result in executor.run(_sleep_then_identity, jobs)}
+    assert by_pid == {pid: (None, i) for pid, i in jobs}
+    assert sum(sizes) == 120 and sizes[:4] == [1, 1, 1, 1]  # two tasks a thread, before any is timed
+    threads = 2
+    tail = [i for i, size in enumerate(sizes) if sum(sizes[i:]) <= dask_executor.TAIL_SHARE * threads]
+    body = sizes[4:tail[0]]
+    assert body and min(body) > 1, sizes  # old bound in partitions: [1, 1, 1, 1, 9, 9, 9, 6, 1, 1, …]
+    assert len(sizes) <= 4 + 120 / 5 + len(tail), sizes
 
 
 @pytest.mark.parametrize("batch_target_s", [0, 10])

@@ -134,6 +134,20 @@ def batch_size(mean_item_s: float | None, target_s: float, remaining: int | None
     return size
 
 
+def next_batch(tasks: int, items: int, threads: int, size: int, in_flight: int | None) -> int:
+    """How many partitions to submit now, given the ``tasks`` (holding ``items`` partitions) in
+    flight: ``size`` while fewer than two tasks per thread are (one running, one queued), else 0.
+    ``in_flight``, the catalog's bound, caps the partitions in flight instead of the tasks.
+
+    Slots are counted in tasks, not partitions: a bound in partitions (two tasks' worth) refilled
+    whatever one finished task freed, so a task of four that ended beside three of one made room
+    for one more of one, and a save ran as a stream of one-partition tasks (111 tasks for 200
+    cells where 4 a task was planned), each a round trip on the client and scheduler."""
+    if in_flight:
+        return min(size, max(1, in_flight // (2 * threads)), in_flight - items)
+    return size if tasks < max(2, 2 * threads) else 0
+
+
 class DaskExecutor:
     """Submits ``dask.distributed`` tasks of one or more partitions. See the module docstring."""
 
@@ -253,13 +267,8 @@ class DaskExecutor:
             def top_up() -> None:
                 while True:
                     mean = measured["seconds"] / measured["items"] if measured["items"] else None
-                    size = batch_size(mean, self.batch_target_s, left[0], threads)
-                    if self.in_flight:  # the catalog's bound on partitions in flight
-                        size = min(size, max(1, self.in_flight // (2 * threads)))
-                        limit = self.in_flight
-                    else:  # two tasks per worker thread: one running, one queued
-                        limit = max(2, 2 * threads) * size
-                    size = min(size, limit - sum(len(items) for items in pending.values()))
+                    size = next_batch(len(pending), sum(len(items) for items in pending.values()), threads,
+                                      batch_size(mean, self.batch_target_s, left[0], threads), self.in_flight)
                     if size <= 0:
                         return
                     items = [item for item in (next(job_iter, None) for _ in range(size)) if item is not None]
