@@ -89,6 +89,20 @@ def _identity(pid: str, job):
     return job
 
 
+def _worker_profiles(pid: str, job) -> bool:
+    from distributed import get_worker
+
+    return "profile" in get_worker().periodic_callbacks
+
+
+@pytest.mark.parametrize("worker_profile", [False, True])
+def test_a_local_cluster_runs_its_workers_without_dasks_profiler_unless_asked(worker_profile):
+    executor = make_executor({"type": "dask", "n_workers": 1, "worker_profile": worker_profile})
+    assert [result for _, _, result in executor.run(_worker_profiles, [("p0", 0)])] == [worker_profile]
+    with pytest.raises(ValueError, match="'worker_profile' .* true or false"):
+        make_executor({"type": "dask", "worker_profile": "no"})
+
+
 def _sleep_then_identity(pid: str, job):
     time.sleep(0.02)
     return job

@@ -18,7 +18,8 @@ Where the scheduler is:
 1. ``address`` in the catalog entry, else
 2. Dask's own ``scheduler-address`` setting (``DASK_SCHEDULER_ADDRESS=tcp://…``), else
 3. a ``LocalCluster`` of ``n_workers`` worker processes (one thread each), started for the
-   save and closed after it. ``max_workers`` (the process executor's key, which an environment
+   save and closed after it, with Dask's worker profiler off (``worker_profile``).
+   ``max_workers`` (the process executor's key, which an environment
    that only changes ``type`` inherits) counts as ``n_workers``.
 
 Like the other executors, :meth:`DaskExecutor.run` yields ``(partition_id, error_or_None,
@@ -64,7 +65,8 @@ from sdg_factory.datasets.executors import JobResult, _call, describe_error, lim
 logger = logging.getLogger(__name__)
 
 _KEYS = {"address", "n_workers", "max_workers", "threads_per_worker", "in_flight",
-         "allowed_failures", "connect_timeout", "worker_timeout", "mp_context", "batch_target_s"}
+         "allowed_failures", "connect_timeout", "worker_timeout", "mp_context", "batch_target_s",
+         "worker_profile"}
 
 TAIL_SHARE = 4  # a batch holds at most 1/(TAIL_SHARE × threads) of what is left: the tail stays balanced
 
@@ -157,7 +159,7 @@ class DaskExecutor:
                  max_workers: int | None = None, threads_per_worker: int = 1,
                  in_flight: int | None = None, allowed_failures: int | None = None,
                  connect_timeout: float = 30, worker_timeout: float = 120, mp_context: str | None = None,
-                 batch_target_s: float = 0.5, **unknown: Any) -> None:
+                 batch_target_s: float = 0.5, worker_profile: bool = False, **unknown: Any) -> None:
         # ``max_workers`` and ``mp_context`` are the process pool's keys, accepted so that an
         # environment can swap ``type: processes`` for ``type: dask`` with one key (environments
         # merge key by key). Dask starts its own worker processes: ``mp_context`` is unused.
@@ -174,6 +176,10 @@ class DaskExecutor:
         self.connect_timeout = connect_timeout
         self.worker_timeout = worker_timeout
         self.batch_target_s = float(batch_target_s)
+        if not isinstance(worker_profile, bool):
+            raise ValueError(f"'worker_profile' of the catalog's 'executor: {{type: dask, …}}' is true or false, "
+                             f"not {worker_profile!r}")
+        self.worker_profile = worker_profile
 
     # --- the cluster ---------------------------------------------------------------------
     def scheduler_address(self) -> str | None:
@@ -211,7 +217,10 @@ class DaskExecutor:
                 client.close()
             return
 
-        settings = {}
+        # Dask's statistical profiler wakes each worker's event loop every 10 ms to walk the
+        # running task's stack (and takes the GIL from it): 2-3% of a render worker's CPU, for a
+        # dashboard tab a render run rarely opens. ``worker_profile: true`` keeps it.
+        settings = {"distributed.worker.profile.enabled": self.worker_profile}
         if self.allowed_failures is not None:
             settings["distributed.scheduler.allowed-failures"] = int(self.allowed_failures)
         with dask.config.set(settings):
