@@ -11,6 +11,7 @@ import time
 
 from benchmarks.pcba_fixture import render_jobs
 from sdg_factory.datasets import ReplicatorRenderFolderDataset
+from sdg_factory.datasets.dask_executor import LEAN_DIAGNOSTICS
 
 
 def _save_all(jobs: dict[str, dict], address: str) -> float:
@@ -28,20 +29,25 @@ def _save_all(jobs: dict[str, dict], address: str) -> float:
 def _paired(jobs: dict[str, dict], repeat: int) -> tuple[float, float, float]:
     """Median seconds with 1 and with 2 workers and the median of the per-pair ratios: both
     LocalClusters stay up (start-up not counted: a deployment keeps its cluster) and the runs
-    alternate 1, 2, 1, 2 … after one warm-up each, so a drift in the machine's load hits both."""
+    go in pairs after one warm-up each, 1 then 2, then 2 then 1 (1, 2, 2, 1, 1, 2 …): a shared VM's
+    speed drifts by tens of percent within minutes, and a pair always run in the same order would
+    turn a steady drift into a bias of every ratio."""
     import dask
     from distributed import LocalCluster
 
     kw = {"threads_per_worker": 1, "processes": True, "dashboard_address": ":0"}
-    # the workers as docs/scaling.md deploys them (and as the executor's own LocalCluster runs):
-    # without Dask's statistical profiler
+    # the cluster as docs/scaling.md deploys it (and as the executor's own LocalCluster runs):
+    # Dask's profiler off, its event-loop ticks and system monitor slowed down
     with contextlib.ExitStack() as stack:
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        with dask.config.set(LEAN_DIAGNOSTICS):
             one, two = (stack.enter_context(LocalCluster(n_workers=n, **kw)) for n in (1, 2))
         for cluster in (one, two):  # the warm-up also imports the project on the workers
             _save_all(jobs, cluster.scheduler_address)
-        pairs = [(_save_all(jobs, one.scheduler_address), _save_all(jobs, two.scheduler_address))
-                 for _ in range(repeat)]
+        pairs = []
+        for i in range(repeat):  # 1 then 2, then 2 then 1: a drift in the machine's speed biases neither
+            order = (one, two) if i % 2 == 0 else (two, one)
+            seconds = {id(cluster): _save_all(jobs, cluster.scheduler_address) for cluster in order}
+            pairs.append((seconds[id(one)], seconds[id(two)]))
     return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
             statistics.median(a / b for a, b in pairs))
 
@@ -85,8 +91,9 @@ def run() -> dict:
                     "cookbooks' 512x512 (both boards) and at 1024x1024 per cell (one board).",
             "rows": rows,
             "notes": ["ours = 2 Dask workers; peer = 1 Dask worker; same jobs, same run, cluster start-up "
-                      f"excluded; both clusters up at once and the runs alternated 1, 2, 1, 2 ({repeat} pairs after a "
-                      "warm-up each, SDG_BENCH_DASK_REPEAT); the ratio is the median of the per-pair ratios.",
+                      f"excluded; both clusters up at once, {repeat} pairs after a warm-up each, in turn 1 then 2 "
+                      "and 2 then 1 (1, 2, 2, 1, …; SDG_BENCH_DASK_REPEAT); the ratio is the median of the per-pair "
+                      "ratios.",
                       "Machine: 2 cores, which the LocalCluster's scheduler and the client (one process: "
                       "submitting, gathering, each partition's fingerprint and the manifest) share with the "
                       "workers: with 1 worker that process runs on the idle second core for free, with 2 it "
@@ -101,10 +108,13 @@ def run() -> dict:
                       "Shading used to gather float64 normals per pixel and multiply them with a BLAS "
                       "matrix-vector product that itself used both cores, so one process already took two "
                       "and two workers gave ~1.2x; shading per triangle (byte-identical output) fixed it.",
-                      "Both clusters' workers run without Dask's statistical profiler, as docs/scaling.md deploys "
-                      "them and as the executor's own LocalCluster does (worker_profile: false): every 10 ms it "
-                      "walks the running task's stack on the worker's event loop, which took a worker's "
-                      "non-task CPU from ~8% to ~5% of its task time (per-thread /proc counters, 2026-12-04).",
+                      "Both clusters run as docs/scaling.md deploys them and as the executor's own LocalCluster "
+                      "does (diagnostics: false): without Dask's statistical profiler (every 10 ms it walked the "
+                      "running task's stack on the worker's event loop: a worker's non-task CPU ~8% -> ~5% of its "
+                      "task time) and with the event-loop tick at 1 s and the system monitor at 2 s instead of "
+                      "20 ms and 0.5 s, which woke every scheduler, nanny and worker loop and took the GIL from "
+                      "the task (workers' non-task CPU 4.0% -> 1.8% of task time, the client's with its "
+                      "scheduler 6.6% -> 3.5%; per-thread /proc counters, 2026-12-04).",
                       f"1-minute load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
                       f"{os.cpu_count()} CPU(s) (the bench itself keeps about 3 busy: 2 workers and the client); "
                       f"CPU time stolen by the hypervisor during the bench: {steal} of the machine's."]}

@@ -89,18 +89,32 @@ def _identity(pid: str, job):
     return job
 
 
-def _worker_profiles(pid: str, job) -> bool:
+def _worker_diagnostics(pid: str, job) -> tuple[bool, float, float]:
     from distributed import get_worker
 
-    return "profile" in get_worker().periodic_callbacks
+    worker = get_worker()
+    return ("profile" in worker.periodic_callbacks, worker.periodic_callbacks["tick"].callback_time,
+            worker.periodic_callbacks["monitor"].callback_time)
 
 
-@pytest.mark.parametrize("worker_profile", [False, True])
-def test_a_local_cluster_runs_its_workers_without_dasks_profiler_unless_asked(worker_profile):
-    executor = make_executor({"type": "dask", "n_workers": 1, "worker_profile": worker_profile})
-    assert [result for _, _, result in executor.run(_worker_profiles, [("p0", 0)])] == [worker_profile]
-    with pytest.raises(ValueError, match="'worker_profile' .* true or false"):
-        make_executor({"type": "dask", "worker_profile": "no"})
+@pytest.mark.parametrize("diagnostics", [False, True])
+def test_a_local_cluster_runs_with_dasks_diagnostics_slowed_down_unless_asked(diagnostics):
+    """The LocalCluster the executor starts: without the statistical profiler, its event-loop
+    ticks at 1 s and its system monitor at 2 s (Dask's 20 ms and 0.5 s wake every loop and take
+    the GIL from the task); ``diagnostics: true`` keeps Dask's own settings."""
+    executor = make_executor({"type": "dask", "n_workers": 1, "diagnostics": diagnostics})
+    [(_, error, (profiled, tick_ms, monitor_ms))] = list(executor.run(_worker_diagnostics, [("p0", 0)]))
+    assert error is None
+    assert (profiled, tick_ms, monitor_ms) == ((True, 20, 500) if diagnostics else (False, 1000, 2000))
+    with pytest.raises(ValueError, match="'diagnostics' .* true or false"):
+        make_executor({"type": "dask", "diagnostics": "no"})
+
+
+def test_an_unknown_executor_key_names_the_key_it_most_likely_meant():
+    with pytest.raises(ValueError, match=r"'adress' \(did you mean 'address'\?\).*it takes: address,"):
+        make_executor({"type": "dask", "adress": "tcp://head:8786"})
+    with pytest.raises(ValueError, match=r"'worker_profile' \(now 'diagnostics'\)"):
+        make_executor({"type": "dask", "worker_profile": True})
 
 
 def _sleep_then_identity(pid: str, job):

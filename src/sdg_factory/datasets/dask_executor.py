@@ -18,7 +18,8 @@ Where the scheduler is:
 1. ``address`` in the catalog entry, else
 2. Dask's own ``scheduler-address`` setting (``DASK_SCHEDULER_ADDRESS=tcp://…``), else
 3. a ``LocalCluster`` of ``n_workers`` worker processes (one thread each), started for the
-   save and closed after it, with Dask's worker profiler off (``worker_profile``).
+   save and closed after it, with Dask's fine-grained diagnostics slowed down
+   (:data:`LEAN_DIAGNOSTICS`; ``diagnostics: true`` keeps Dask's own).
    ``max_workers`` (the process executor's key, which an environment
    that only changes ``type`` inherits) counts as ``n_workers``.
 
@@ -50,6 +51,7 @@ to the storage (a shared ``s3://`` bucket for a multi-machine cluster).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import math
 import os
@@ -66,7 +68,22 @@ logger = logging.getLogger(__name__)
 
 _KEYS = {"address", "n_workers", "max_workers", "threads_per_worker", "in_flight",
          "allowed_failures", "connect_timeout", "worker_timeout", "mp_context", "batch_target_s",
-         "worker_profile"}
+         "diagnostics"}
+_RENAMED = {"worker_profile": "diagnostics"}
+
+# Dask's diagnostics wake every server's event loop (scheduler, nannies, workers) many times a
+# second, and each wake-up takes the GIL from the task running beside it: the event-loop tick
+# every 20 ms (a health metric; a loop blocked past ``distributed.admin.tick.limit``, 3 s, is still
+# reported at 1 s), the statistical profiler every 10 ms (the dashboard's Profile tab) and the
+# system monitor every 0.5 s (the dashboard's CPU/memory plots). On 2 cores they took ~5% of the
+# machine during a render save: per-thread /proc counters of the scan-grid bench (512² cells),
+# non-task CPU of the workers 4.0% -> 1.8% of their task time, of the client with its scheduler
+# 6.6% -> 3.5% (2026-12-04). The memory monitor (100 ms) is left alone: it guards the memory limit.
+LEAN_DIAGNOSTICS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 
 TAIL_SHARE = 4  # a batch holds at most 1/(TAIL_SHARE × threads) of what is left: the tail stays balanced
 
@@ -159,15 +176,12 @@ class DaskExecutor:
                  max_workers: int | None = None, threads_per_worker: int = 1,
                  in_flight: int | None = None, allowed_failures: int | None = None,
                  connect_timeout: float = 30, worker_timeout: float = 120, mp_context: str | None = None,
-                 batch_target_s: float = 0.5, worker_profile: bool = False, **unknown: Any) -> None:
+                 batch_target_s: float = 0.5, diagnostics: bool = False, **unknown: Any) -> None:
         # ``max_workers`` and ``mp_context`` are the process pool's keys, accepted so that an
         # environment can swap ``type: processes`` for ``type: dask`` with one key (environments
         # merge key by key). Dask starts its own worker processes: ``mp_context`` is unused.
         if unknown:
-            raise ValueError(
-                f"unknown key(s) {sorted(unknown)} in the catalog's 'executor: {{type: dask, …}}'; "
-                f"the dask executor takes {sorted(_KEYS)}"
-            )
+            raise ValueError(_unknown_keys(sorted(unknown)))
         self.address = address
         self.n_workers = int(n_workers or max_workers or os.cpu_count() or 1)
         self.threads_per_worker = int(threads_per_worker)
@@ -176,10 +190,10 @@ class DaskExecutor:
         self.connect_timeout = connect_timeout
         self.worker_timeout = worker_timeout
         self.batch_target_s = float(batch_target_s)
-        if not isinstance(worker_profile, bool):
-            raise ValueError(f"'worker_profile' of the catalog's 'executor: {{type: dask, …}}' is true or false, "
-                             f"not {worker_profile!r}")
-        self.worker_profile = worker_profile
+        if not isinstance(diagnostics, bool):
+            raise ValueError(f"'diagnostics' of the catalog's 'executor: {{type: dask, …}}' is true or false, "
+                             f"not {diagnostics!r}")
+        self.diagnostics = diagnostics
 
     # --- the cluster ---------------------------------------------------------------------
     def scheduler_address(self) -> str | None:
@@ -217,10 +231,7 @@ class DaskExecutor:
                 client.close()
             return
 
-        # Dask's statistical profiler wakes each worker's event loop every 10 ms to walk the
-        # running task's stack (and takes the GIL from it): 2-3% of a render worker's CPU, for a
-        # dashboard tab a render run rarely opens. ``worker_profile: true`` keeps it.
-        settings = {"distributed.worker.profile.enabled": self.worker_profile}
+        settings = {} if self.diagnostics else dict(LEAN_DIAGNOSTICS)
         if self.allowed_failures is not None:
             settings["distributed.scheduler.allowed-failures"] = int(self.allowed_failures)
         with dask.config.set(settings):
@@ -309,6 +320,20 @@ class DaskExecutor:
                 top_up()
                 yield from drain_unsent()
             yield from drain_unsent()  # a resubmitted partition that failed to pickle after the last task
+
+
+def _unknown_keys(keys: list[str]) -> str:
+    """The error for keys the executor does not take, each with the key it most likely meant."""
+    hints = []
+    for key in keys:
+        if key in _RENAMED:
+            hints.append(f"'{key}' (now '{_RENAMED[key]}')")
+        elif close := difflib.get_close_matches(key, sorted(_KEYS), n=1):
+            hints.append(f"'{key}' (did you mean '{close[0]}'?)")
+        else:
+            hints.append(f"'{key}'")
+    return (f"unknown key(s) {', '.join(hints)} in the catalog's 'executor: {{type: dask, …}}'; "
+            f"it takes: {', '.join(sorted(_KEYS))}")
 
 
 def _reason(exc: BaseException) -> str:
